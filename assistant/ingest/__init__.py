@@ -1,0 +1,1 @@
+"""Ingest: manifest, segmentation into slides, program tagging."""

@@ -1,0 +1,70 @@
+"""One frozen settings object, built at the entry point from ASSISTANT_* env vars and CLI flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_EMBED_MODEL = "ja-ginza-static"
+RETRIEVER_MODES = ("hybrid", "bm25", "dense")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where state lives and how retrieval behaves."""
+
+    corpus_dir: Path = REPO_ROOT / "corpus"
+    index_dir: Path = REPO_ROOT / "index"
+    embed_model: str = DEFAULT_EMBED_MODEL
+    retriever: str = "hybrid"
+    top_k: int = 5
+    rrf_k: int = 60
+    max_question_chars: int = 2000
+    # A question abstains when no slide shares enough content with it (see answer/compose.py).
+    min_overlap: float = 0.5
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from ASSISTANT_* variables, then apply non-None overrides (CLI flags)."""
+        env = dict(os.environ if env is None else env)
+        values: dict[str, object] = {}
+        home = env.get("ASSISTANT_HOME")
+        if home:
+            values["corpus_dir"] = Path(home) / "corpus"
+            values["index_dir"] = Path(home) / "index"
+        for f in fields(cls):
+            raw = env.get(f"ASSISTANT_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        from .errors import InputError
+
+        if self.retriever not in RETRIEVER_MODES:
+            raise InputError(
+                f"検索方式「{self.retriever}」は使えません。{' / '.join(RETRIEVER_MODES)} のいずれかを指定してください。"
+            )
+        if not 1 <= self.top_k <= 50:
+            raise InputError("top_k は 1〜50 の範囲で指定してください。")
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _coerce(type_name: object, raw: str) -> object:
+    name = str(type_name)
+    if "Path" in name:
+        return Path(raw)
+    if "int" in name:
+        return int(raw)
+    if "float" in name:
+        return float(raw)
+    return raw

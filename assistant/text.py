@@ -1,0 +1,59 @@
+"""Text normalisation and Japanese tokenisation shared by every stage."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_EMPHASIS = re.compile(r"\*\*|__")
+_SENTENCE_END = re.compile(r"(?<=[。！？!?])")
+
+
+def nfkc(text: str) -> str:
+    """NFKC-normalise (003 writes kanji as Kangxi radicals / compatibility code points)."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def clean_line(line: str) -> str:
+    """NFKC, drop markdown emphasis markers and trailing spaces."""
+    return _EMPHASIS.sub("", nfkc(line)).rstrip()
+
+
+def display_line(line: str) -> str:
+    """A slide line as a person reads it: no heading hashes, bullets or table tabs."""
+    s = line.strip()
+    s = re.sub(r"^#+\s*", "", s)
+    s = re.sub(r"^[-*]\s+", "", s)
+    s = s.replace("\t", " ").replace("\\_", "_")
+    return re.sub(r"\s{2,}", " ", s).strip()
+
+
+def sentences(line: str) -> list[str]:
+    """Split a display line at Japanese sentence ends, keeping the punctuation."""
+    return [s.strip() for s in _SENTENCE_END.split(line) if s.strip()]
+
+
+# Parts of speech kept for matching: content words only (particles and auxiliaries carry no topic).
+_CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "副詞", "接頭辞", "代名詞", "感動詞", "補助記号"}
+_DROP_POS = {"助詞", "助動詞", "空白"}
+
+
+@lru_cache(maxsize=1)
+def _tagger():  # pragma: no cover - trivial
+    import fugashi
+
+    return fugashi.Tagger()
+
+
+def tokenize(text: str) -> list[str]:
+    """Fugashi (MeCab + UniDic) surface tokens of NFKC text, lower-cased, punctuation and particles dropped."""
+    out: list[str] = []
+    for word in _tagger()(nfkc(text)):
+        pos = word.feature.pos1
+        if pos in _DROP_POS or pos == "補助記号":
+            continue
+        surface = word.surface.lower()
+        if surface.strip():
+            out.append(surface)
+    return out
