@@ -10,9 +10,17 @@ _EMPHASIS = re.compile(r"\*\*|__")
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])")
 
 
+# NFKC maps Kangxi radicals but not the CJK Radicals Supplement; 003 uses these two as kanji.
+_RADICALS = {0x2EA0: "民", 0x2ED1: "長", 0x2ED8: "青", 0x2EAB: "目"}
+# Private-use code points are bullet glyphs from the PDF's symbol font.
+_PRIVATE_USE = {cp: "・" for cp in range(0xF000, 0xF100)}
+_EXTRA = {**_RADICALS, **_PRIVATE_USE}
+
+
 def nfkc(text: str) -> str:
-    """NFKC-normalise (003 writes kanji as Kangxi radicals / compatibility code points)."""
-    return unicodedata.normalize("NFKC", text)
+    """NFKC-normalise (003 writes kanji as Kangxi radicals / compatibility code points), plus the few radicals
+    and private-use bullets NFKC leaves alone."""
+    return unicodedata.normalize("NFKC", text).translate(_EXTRA)
 
 
 def clean_line(line: str) -> str:

@@ -1,0 +1,1 @@
+"""Index: embeddings into chromadb, BM25 over fugashi tokens, built atomically."""

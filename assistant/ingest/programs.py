@@ -1,0 +1,101 @@
+"""The program registry (corpus/programs.yaml): names, aliases, tagging and query expansion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import DataError
+from ..text import nfkc
+
+REGISTRY_NAME = "programs.yaml"
+Category = Literal["補助金", "人材育成", "セキュリティ", "相談窓口", "その他"]
+
+
+class Renamed(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class Program(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    name: str
+    official_names: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
+    category: Category
+    renamed: object | None = None
+    summary: str = ""
+    decks: list[str] = Field(default_factory=list)
+
+    def surface_forms(self) -> list[str]:
+        """Every way the program is written, NFKC and lower-cased, longest first."""
+        forms = {_key(x) for x in [self.name, *self.official_names, *self.aliases] if x}
+        return sorted(forms, key=len, reverse=True)
+
+
+def _key(s: str) -> str:
+    return nfkc(s).lower().replace(" ", "").replace("\u3000", "")
+
+
+@dataclass(frozen=True)
+class Registry:
+    programs: tuple[Program, ...]
+
+    def get(self, program_id: str) -> Program:
+        for p in self.programs:
+            if p.id == program_id:
+                return p
+        raise DataError(f"施策ID「{program_id}」は登録されていません。")
+
+    def find(self, text: str) -> list[str]:
+        """Ids of programs named in ``text``, in order of first mention; a longer name wins over its substrings."""
+        hay = _key(text)
+        spans: list[tuple[int, int, str]] = []
+        for p in self.programs:
+            for form in p.surface_forms():
+                start = hay.find(form)
+                while start != -1:
+                    spans.append((start, start + len(form), p.id))
+                    start = hay.find(form, start + 1)
+        spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+        found: list[str] = []
+        covered_until = -1
+        for start, end, pid in spans:
+            if end <= covered_until:
+                continue  # inside a longer name already matched
+            covered_until = max(covered_until, end)
+            if pid not in found:
+                found.append(pid)
+        return found
+
+    def expansion(self, program_ids: list[str]) -> str:
+        """Names and official names of the programs, for query expansion."""
+        parts: list[str] = []
+        for pid in program_ids:
+            p = self.get(pid)
+            parts.extend([p.name, *p.official_names, *p.aliases[:3]])
+        return " ".join(parts)
+
+
+def load_registry(corpus_dir: Path) -> Registry:
+    path = corpus_dir / REGISTRY_NAME
+    if not path.exists():
+        return Registry(programs=())
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        programs = [Program.model_validate(p) for p in raw.get("programs", [])]
+    except (yaml.YAMLError, ValidationError, AttributeError) as exc:
+        raise DataError(f"施策レジストリ {path} の形式が正しくありません: {exc}") from exc
+    seen: dict[str, str] = {}
+    for p in programs:
+        if p.id in seen.values():
+            raise DataError(f"{path}: 施策ID「{p.id}」が重複しています。")
+        for form in p.surface_forms():
+            if form in seen and seen[form] != p.id:
+                raise DataError(f"{path}: 名称「{form}」が「{seen[form]}」と「{p.id}」の両方に登録されています。")
+            seen[form] = p.id
+    return Registry(programs=tuple(programs))
