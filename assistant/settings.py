@@ -23,8 +23,6 @@ class Settings:
     top_k: int = 5
     rrf_k: int = 60
     max_question_chars: int = 2000
-    # A question abstains when no slide shares enough content with it (see answer/compose.py).
-    min_overlap: float = 0.5
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:

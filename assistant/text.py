@@ -65,3 +65,22 @@ def tokenize(text: str) -> list[str]:
         if surface.strip():
             out.append(surface)
     return out
+
+
+_GENERIC_NOUNS = {"こと", "もの", "ため", "よう", "方", "何", "いくら", "どこ", "いつ", "どれ", "場合", "方法", "くらい",
+                  "ぐらい", "程度", "今", "いま", "とき", "時", "中", "等", "的", "者", "名前", "番号", "内容", "件"}
+
+
+def nouns(text: str) -> list[str]:
+    """Content nouns (no numerals, no generic nouns), lower-cased, in order, unique."""
+    out: list[str] = []
+    for word in _tagger()(nfkc(text)):
+        f = word.feature
+        if f.pos1 != "名詞" or f.pos2 == "数詞":
+            continue
+        s = word.surface.lower()
+        if s in _GENERIC_NOUNS or len(s) < 1 or s.isdigit():
+            continue
+        if s not in out:
+            out.append(s)
+    return out

@@ -72,12 +72,16 @@ class Registry:
                 found.append(pid)
         return found
 
-    def expansion(self, program_ids: list[str]) -> str:
-        """Names and official names of the programs, for query expansion."""
+    def expansion(self, program_ids: list[str], question: str = "") -> str:
+        """Other names of the programs the question names (IT導入補助金 → デジタル化・AI導入補助金), for query
+        expansion. Names already in the question are not repeated, so expansion never drowns its specific terms."""
+        asked = _key(question)
         parts: list[str] = []
         for pid in program_ids:
             p = self.get(pid)
-            parts.extend([p.name, *p.official_names, *p.aliases[:3]])
+            for form in [p.name, *p.official_names[:1]]:
+                if _key(form) not in asked and form not in parts:
+                    parts.append(form)
         return " ".join(parts)
 
 

@@ -1,0 +1,1 @@
+"""Answers: typed results and the extractive, grounded composer."""

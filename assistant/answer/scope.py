@@ -1,0 +1,95 @@
+"""Is the question answerable from the decks? Rules, each naming why it abstains.
+
+1. Nothing to go on: no content noun and no program.
+2. A proper noun (place, organisation) that occurs in no deck: 北海道経済産業局, 東京都 ….
+3. A named measure (…補助金/助成金/控除/税制) that is neither in the registry nor in any deck.
+4. A rate or amount compound (採択率, 税率, 助成率 …) that no deck states.
+5. A round (第20回, 24次) or a fiscal year later than the newest deck that no slide of the program mentions.
+6. Without a program: too few of the question's nouns occur in the corpus, or in the best slides.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..ingest.corpus import Corpus
+from ..retrieve.edition import asked_years
+from ..retrieve.hybrid import Hit
+from ..retrieve.lexical import TermStats
+from ..text import _tagger, nfkc, nouns
+
+MIN_KNOWN = 0.5      # share of noun weight that must occur somewhere in the corpus
+MIN_COVERED = 0.2    # share of noun weight that must occur in the best three slides (no program named)
+_MEASURE = re.compile(r"(?:補助金|助成金|給付金|支援金|控除|税制)")
+_RATE = re.compile(r"率")
+_ROUND = re.compile(r"第?\s*(\d+)\s*(次|回)")
+
+
+@dataclass(frozen=True)
+class ScopeCheck:
+    corpus: Corpus
+    stats: TermStats
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_text", "\n".join(s.text for s in self.corpus.slides))
+
+    def reason_to_abstain(self, question: str, hits: list[Hit], programs: list[str]) -> str | None:
+        q = nfkc(question)
+        ns = nouns(q)
+        if not ns and not programs:
+            return "質問の要点となる語が見つかりませんでした。"
+        for word in self._proper_nouns(q):
+            if word not in self._text:
+                return f"「{word}」は収録資料に出てきません。"
+        for m in _MEASURE.finditer(q):
+            name = self._noun_compound_ending(q, m.end())
+            if name and not self.corpus.registry.find(name) and name not in self._text:
+                return f"「{name}」は収録資料で扱っていません。"
+        for m in _RATE.finditer(q):
+            compound = self._noun_compound_ending(q, m.end())
+            if compound and compound not in self._text and not self._known_compound(compound[:-1]):
+                return f"資料に「{compound}」の記載はありません。"
+        if programs:
+            return self._edition_reason(q, programs)
+        total = sum(self.stats.weight(n) for n in ns) or 1.0
+        known = sum(self.stats.weight(n) for n in ns if n in self.stats.slide_terms_all) / total
+        if known < MIN_KNOWN:
+            return f"質問の語の多く（{1 - known:.0%}）が収録資料に出てきません。"
+        top = set().union(*(self.stats.slide_terms[h.slide.slide_id] for h in hits[:3])) if hits else set()
+        covered = sum(self.stats.weight(n) for n in ns if n in top) / total
+        if covered < MIN_COVERED:
+            return f"最も近いスライドでも質問の語の {covered:.0%} しか含まれていません。"
+        return None
+
+    def _edition_reason(self, q: str, programs: list[str]) -> str | None:
+        slides = [s for s in self.corpus.slides if programs[0] in s.programs or programs[0] in s.topic]
+        text = "\n".join(s.text for s in slides)
+        for m in _ROUND.finditer(q):
+            n, unit = m.group(1), m.group(2)
+            if not re.search(rf"第?\s*{n}\s*[次回]", text):
+                return f"第{n}{unit}についての記載は収録資料にありません。"
+        newest = max(d.date.year for d in self.corpus.manifest.decks)
+        later = [y for y in asked_years(q) if y > newest]
+        if later:
+            return f"{later[0]}年の情報は収録資料（最新 {newest}年）にありません。"
+        return None
+
+    def _known_compound(self, stem: str) -> bool:
+        """A multi-word term the decks use (税額控除): its rate may be stated under another wording."""
+        return len(list(_tagger()(stem))) >= 2 and stem in self._text
+
+    @staticmethod
+    def _proper_nouns(q: str) -> list[str]:
+        return [w.surface for w in _tagger()(q) if w.feature.pos2 == "固有名詞" and len(w.surface) >= 2]
+
+    @staticmethod
+    def _noun_compound_ending(q: str, end: int) -> str | None:
+        """The run of nouns ending at ``end`` (e.g. 採択率), if it is two or more words."""
+        words = list(_tagger()(q[:end]))
+        run: list[str] = []
+        for w in reversed(words):
+            if w.feature.pos1 not in ("名詞", "接尾辞"):
+                break
+            run.insert(0, w.surface)
+        return "".join(run) if len(run) >= 2 else None

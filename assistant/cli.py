@@ -1,0 +1,149 @@
+"""The ``assistant`` command: a thin click shell over library calls."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import AssistantError, InputError
+from .settings import Settings
+
+
+def _settings(ctx: click.Context, **overrides: object) -> Settings:
+    return Settings.from_env(**(ctx.obj or {}), **overrides)
+
+
+def _progress(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+class _Group(click.Group):
+    """Turns every AssistantError into a short Japanese message and a non-zero exit, never a stack trace."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except AssistantError as exc:
+            click.echo(f"エラー: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("中断しました。", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group)
+@click.option("--corpus-dir", type=click.Path(path_type=Path), help="資料フォルダ（既定: corpus/）")
+@click.option("--index-dir", type=click.Path(path_type=Path), help="索引フォルダ（既定: index/）")
+@click.option("--embed-model", help="sentence-transformers のモデル名またはパス（既定: ja-ginza-static）")
+@click.option("--retriever", type=click.Choice(["hybrid", "bm25", "dense"]), help="検索方式（既定: hybrid）")
+@click.pass_context
+def cli(ctx: click.Context, **options: object) -> None:
+    """中小企業支援施策アシスタント: 経済産業局の資料から出典付きで答えます。"""
+    ctx.obj = {k: v for k, v in options.items() if v is not None}
+
+
+@cli.command()
+@click.option("--rebuild", is_flag=True, help="最新でも作り直す")
+@click.pass_context
+def index(ctx: click.Context, rebuild: bool) -> None:
+    """索引（chromadb + BM25）を作成します。"""
+    from .index.store import open_index
+    from .ingest.corpus import load_corpus
+
+    settings = _settings(ctx)
+    corpus = load_corpus(settings.corpus_dir)
+    idx = open_index(settings, corpus, rebuild=rebuild, progress=_progress)
+    click.echo(f"索引: スライド {len(corpus.slides)} 枚、検索単位 {len(idx.passages)} 件（{idx.build_dir}）")
+
+
+@cli.command()
+@click.option("--deck", "deck_file", help="資料ファイル名（例: 004_be9706bd3cebb7a2.txt）")
+@click.option("--slide", "slide_no", type=int, help="スライド番号（全文を表示）")
+@click.option("--json", "as_json", is_flag=True, help="JSON で出力")
+@click.pass_context
+def slides(ctx: click.Context, deck_file: str | None, slide_no: int | None, as_json: bool) -> None:
+    """資料のスライド分割を確認します。"""
+    from .ingest.corpus import load_corpus
+
+    settings = _settings(ctx)
+    corpus = load_corpus(settings.corpus_dir)
+    decks = [corpus.deck(deck_file)] if deck_file else corpus.manifest.decks
+    if slide_no is not None and not deck_file:
+        raise InputError("--slide を使うときは --deck で資料を指定してください。")
+    for deck in decks:
+        items = corpus.deck_slides(deck.file)
+        if slide_no is not None:
+            items = [s for s in items if s.number == slide_no]
+            if not items:
+                raise InputError(f"{deck.file} にスライド {slide_no} はありません（1〜{len(corpus.deck_slides(deck.file))}）。")
+        if as_json:
+            for s in items:
+                click.echo(json.dumps({"source_file": s.source_file, "slide": s.number, "title": s.title,
+                                       "line_start": s.line_start, "line_end": s.line_end,
+                                       "programs": list(s.programs), "topic": list(s.topic),
+                                       "text": s.text}, ensure_ascii=False))
+            continue
+        if slide_no is None:
+            click.echo(f"== {deck.file}  {deck.issuer} {deck.date_label}  「{deck.title}」 {len(items)} 枚")
+            for s in items:
+                click.echo(f"{s.number:3d}  行{s.line_start}-{s.line_end}  {s.title}")
+        else:
+            s = items[0]
+            click.echo(f"== {s.source_file} スライド{s.number}「{s.title}」 行{s.line_start}-{s.line_end}")
+            click.echo(s.text)
+
+
+@cli.command()
+@click.argument("question", required=False)
+@click.option("--batch", "batch", type=click.Path(path_type=Path), help="JSONL: {\"id\": ..., \"question\": ...}")
+@click.option("--json", "as_json", is_flag=True, help="JSON で出力")
+@click.option("--top-k", type=int, help="検索するスライド数")
+@click.pass_context
+def ask(ctx: click.Context, question: str | None, batch: Path | None, as_json: bool, top_k: int | None) -> None:
+    """質問に、資料のスライドを出典として答えます。"""
+    from .service import Assistant
+
+    if (question is None) == (batch is None):
+        raise InputError("質問を1つ指定するか、--batch でファイルを指定してください。")
+    settings = _settings(ctx, top_k=top_k)
+    if batch is not None:
+        from .batch import read_questions
+
+        items, problems = read_questions(batch)
+        assistant = Assistant.load(settings, progress=_progress)
+        failed = len(problems)
+        for problem in problems:
+            click.echo(f"警告: {problem}", err=True)
+        for qid, q in items:
+            try:
+                answer = assistant.ask(q, qid)
+            except InputError as exc:
+                failed += 1
+                out = {"id": qid, "error": str(exc), "answer": "", "abstained": True, "citations": [],
+                       "tool_calls": []}
+                click.echo(json.dumps(out, ensure_ascii=False) if as_json else f"[{qid}] エラー: {exc}")
+                continue
+            click.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else _render(answer))
+        if failed:
+            sys.exit(1)
+        return
+    assistant = Assistant.load(settings, progress=_progress)
+    answer = assistant.ask(question)
+    click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=None) if as_json else _render(answer))
+
+
+def _render(answer) -> str:
+    from .render import render_answer
+
+    return render_answer(answer)
+
+
+def main() -> None:
+    cli(prog_name="assistant")
+
+
+if __name__ == "__main__":
+    main()
