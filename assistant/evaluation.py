@@ -97,7 +97,9 @@ def evaluate(assistant: Assistant, items: list[Item], mode: str) -> ModeResult:
         programs = assistant.retriever.programs_in(item.question)
         answer = assistant.composer.compose(item.question, hits, programs)
         latencies.append((time.perf_counter() - started) * 1000)
-        ranked = [(h.slide.source_file, h.slide.number) for h in hits]
+        # The answer's own citations come first (the composer may prefer a newer deck), then retrieval order.
+        cited = [(c.source_file, c.slide) for c in answer.citations if not c.older]
+        ranked = list(dict.fromkeys(cited + [(h.slide.source_file, h.slide.number) for h in hits]))[:5]
         problems: list[str] = []
         if answer.abstained == item.must_abstain:
             abst_ok += 1

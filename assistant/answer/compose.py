@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..errors import AssistantError
 from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
+from ..retrieve.edition import asked_years
 from ..retrieve.hybrid import Hit
 from ..retrieve.lexical import _NUMBER, TermStats, Unit, intent_of
 from ..settings import Settings
@@ -18,6 +19,7 @@ from .scope import ScopeCheck
 from .types import Answer, Citation, Quote
 
 MAX_CITATIONS = 3
+NEWER_DECK_SHARE = 0.5  # a newer deck's best line scoring this share of the best line's score takes precedence
 
 
 class Composer:
@@ -38,16 +40,17 @@ class Composer:
         reason = self.scope.reason_to_abstain(q, hits, programs)
         if reason:
             return self.abstain(question, programs, reason)
-        best = hits[0]
-
         intent = intent_of(q)
+        best = self._prefer_newest(q, hits, programs, key, intent)
         scored = self.stats.best_units(best.slide, key, intent)
         if not scored:
             return self.abstain(question, programs, "該当する記述が見つかりませんでした。")
         top_score = scored[0][0]
         chosen: list[tuple[float, Unit]] = [x for x in scored[:3] if x[0] >= 0.5 * top_score]
         cited: list[Slide] = [best.slide]
-        for hit in hits[1:]:
+        for hit in hits:
+            if hit.slide == best.slide:
+                continue
             if len(cited) >= MAX_CITATIONS - 1:
                 break
             if self._older(hit.slide, best.slide):
@@ -60,6 +63,21 @@ class Composer:
         older = self._older_edition(hits, best.slide, programs, key, intent, chosen)
         return self._render(question, programs, cited, chosen, older)
 
+    def _prefer_newest(self, q: str, hits: list[Hit], programs: list[str], key: list[str],
+                       intent: set[str]) -> Hit:
+        """The top hit, unless a newer deck's slide on the same program answers nearly as well (no edition asked)."""
+        best = hits[0]
+        if not programs or asked_years(q):
+            return best
+        top = max((sc for sc, _ in self.stats.best_units(best.slide, key, intent)), default=0.0)
+        for hit in hits[1:5]:
+            if not self._older(best.slide, hit.slide) or programs[0] not in hit.slide.topic:
+                continue
+            units = self.stats.best_units(hit.slide, key, intent)
+            if units and units[0][0] >= NEWER_DECK_SHARE * top:
+                best = hit
+        return best
+
     def _older(self, a: Slide, b: Slide) -> bool:
         return self._newest[a.source_file] > self._newest[b.source_file]
 
@@ -69,7 +87,7 @@ class Composer:
         if not programs:
             return None
         shown_numbers = {n for _, u in chosen for n in _NUMBER.findall(u.text)}
-        for hit in hits[1:8]:
+        for hit in hits[:8]:
             s = hit.slide
             if not self._older(s, best) or programs[0] not in s.topic:
                 continue

@@ -65,7 +65,8 @@ class Embedder:
     @property
     def dimension(self) -> int:
         self.warm_up()
-        return int(self._model.get_sentence_embedding_dimension())
+        getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        return int(getter())
 
     def _prepare(self, text: str, kind: str) -> str:
         if not self.is_static_ginza:
