@@ -78,7 +78,8 @@ def slides(ctx: click.Context, deck_file: str | None, slide_no: int | None, as_j
         if slide_no is not None:
             items = [s for s in items if s.number == slide_no]
             if not items:
-                raise InputError(f"{deck.file} にスライド {slide_no} はありません（1〜{len(corpus.deck_slides(deck.file))}）。")
+                last = len(corpus.deck_slides(deck.file))
+                raise InputError(f"{deck.file} にスライド {slide_no} はありません（1〜{last}）。")
         if as_json:
             for s in items:
                 click.echo(json.dumps({"source_file": s.source_file, "slide": s.number, "title": s.title,

@@ -47,9 +47,8 @@ class Settings:
         from .errors import InputError
 
         if self.retriever not in RETRIEVER_MODES:
-            raise InputError(
-                f"検索方式「{self.retriever}」は使えません。{' / '.join(RETRIEVER_MODES)} のいずれかを指定してください。"
-            )
+            modes = " / ".join(RETRIEVER_MODES)
+            raise InputError(f"検索方式「{self.retriever}」は使えません。{modes} のいずれかを指定してください。")
         if not 1 <= self.top_k <= 50:
             raise InputError("top_k は 1〜50 の範囲で指定してください。")
 

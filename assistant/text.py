@@ -42,8 +42,6 @@ def sentences(line: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(line) if s.strip()]
 
 
-# Parts of speech kept for matching: content words only (particles and auxiliaries carry no topic).
-_CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "副詞", "接頭辞", "代名詞", "感動詞", "補助記号"}
 _DROP_POS = {"助詞", "助動詞", "空白"}
 
 
@@ -67,8 +65,10 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
-_GENERIC_NOUNS = {"こと", "もの", "ため", "よう", "方", "何", "いくら", "どこ", "いつ", "どれ", "場合", "方法", "くらい",
-                  "ぐらい", "程度", "今", "いま", "とき", "時", "中", "等", "的", "者", "名前", "番号", "内容", "件"}
+_GENERIC_NOUNS = {
+    "こと", "もの", "ため", "よう", "方", "何", "いくら", "どこ", "いつ", "どれ", "場合", "方法", "くらい",
+    "ぐらい", "程度", "今", "いま", "とき", "時", "中", "等", "的", "者", "名前", "番号", "内容", "件",
+}
 
 
 def nouns(text: str) -> list[str]:

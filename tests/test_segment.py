@@ -83,5 +83,5 @@ def test_manifest_rejects_missing_deck_file(tmp_path: Path):
     (tmp_path / "manifest.yaml").write_text(
         "decks:\n  - {file: none.txt, issuer: x, date: 2024-01-01, date_label: x, title: t, format: text}\n",
         encoding="utf-8")
-    with pytest.raises(DataError, match="none.txt"):
+    with pytest.raises(DataError, match=r"none\.txt"):
         load_manifest(tmp_path)

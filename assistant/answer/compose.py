@@ -137,7 +137,8 @@ class Composer:
         about = f"（{names}について）" if names else ""
         text = (
             f"ご質問{about}に答える記述は、収録している資料（{len(decks)}件、{span}）には見当たりませんでした。"
-            "推測での回答は控えます。最寄りの経済産業局の相談窓口、よろず支援拠点、または中小企業119 にご相談いただくか、"
+            "推測での回答は控えます。最寄りの経済産業局の相談窓口、よろず支援拠点、または中小企業119 に"
+            "ご相談いただくか、"
             "各事業の公募要領・事務局ホームページをご確認ください。"
         )
         return Answer(question=question, answer=text, abstained=True, programs=programs, notes=[reason])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from ..text import tokenize
 
 def terms(text: str) -> list[str]:
     words = tokenize(text)
-    return words + [a + b for a, b in zip(words, words[1:], strict=False)]
+    return words + [a + b for a, b in itertools.pairwise(words)]
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 The default, ``ja-ginza-static``, serves the 300-dimensional Japanese word vectors shipped by the
 ``ja-ginza`` PyPI package as a sentence-transformers ``StaticEmbedding`` (mean of word vectors). It is
-converted once from the installed package into ``index/models/`` — no network. Text is split with
+converted once from the installed package into ``index/models/`` — no network. The model's tokens are vector
+rows; the 480k-word → row map is saved beside it (``ginza_words.json``). Text is split with
 SudachiPy (mode C, the tokenizer the vectors were trained with), particles and symbols dropped, and
 unknown long units retried as their short units. Any other value is passed to
 ``SentenceTransformer(name_or_path)`` (for example a local ruri or multilingual-e5 model).
@@ -21,7 +22,8 @@ import numpy as np
 from ..errors import IndexError_
 
 GINZA_NAME = "ja-ginza-static"
-GINZA_FORMAT = "1"
+GINZA_FORMAT = "2"
+WORDS_FILE = "ginza_words.json"  # every ja-ginza key → its vector row (480k keys onto 20k rows)
 _DROP_POS = {"助詞", "助動詞", "補助記号", "空白"}
 
 
@@ -49,14 +51,14 @@ class Embedder:
             if self.is_static_ginza:
                 path = ensure_ginza_model(self.cache_dir)
                 self._model = SentenceTransformer(str(path), device="cpu")
-                self._vocab = self._model[0].tokenizer.get_vocab()
+                self._vocab = json.loads((path / WORDS_FILE).read_text(encoding="utf-8"))
                 from sudachipy import Dictionary
 
                 self._splitter = Dictionary().create()
             else:
                 try:
                     self._model = SentenceTransformer(self.name, device="cpu")
-                except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear message
+                except Exception as exc:
                     raise IndexError_(
                         f"埋め込みモデル「{self.name}」を読み込めません。ローカルのパスか、取得済みのモデル名を"
                         f"指定してください（既定は {GINZA_NAME}）。詳細: {exc}"
@@ -86,13 +88,13 @@ class Embedder:
         for m in self._splitter.tokenize(text[:20000], SplitMode.C):
             if m.part_of_speech()[0] in _DROP_POS:
                 continue
-            surface = m.surface()
-            if surface in self._vocab:
-                words.append(surface)
-            elif m.normalized_form() in self._vocab:
-                words.append(m.normalized_form())
+            row = self._vocab.get(m.surface())
+            if row is None:
+                row = self._vocab.get(m.normalized_form())
+            if row is not None:
+                words.append(f"r{row}")
             else:
-                words.extend(a.surface() for a in m.split(SplitMode.A) if a.surface() in self._vocab)
+                words.extend(f"r{self._vocab[a.surface()]}" for a in m.split(SplitMode.A) if a.surface() in self._vocab)
         return words
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
@@ -131,9 +133,12 @@ def ensure_ginza_model(cache_dir: Path) -> Path:
     vocab = Vocab().from_disk(vocab_dirs[-1])
     vectors = vocab.vectors
     rows = int(vectors.data.shape[0])
+    # Many words share a vector row; a WordLevel vocabulary cannot hold that (it keeps one word per id), so the
+    # model's tokens are the rows themselves ("r123") and the word → row map is saved beside the model.
     words = {vocab.strings[k]: int(r) for k, r in vectors.key2row.items()}
-    words["[UNK]"] = rows
-    tokenizer = Tokenizer(models.WordLevel(vocab=words, unk_token="[UNK]"))
+    row_tokens = {f"r{i}": i for i in range(rows)}
+    row_tokens["[UNK]"] = rows
+    tokenizer = Tokenizer(models.WordLevel(vocab=row_tokens, unk_token="[UNK]"))
     tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     data = np.asarray(vectors.data, dtype=np.float32)
     # The unknown row is a small constant so an all-unknown text still gets a finite, normalisable vector.
@@ -146,8 +151,9 @@ def ensure_ginza_model(cache_dir: Path) -> Path:
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     model.save(str(tmp))
+    (tmp / WORDS_FILE).write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
     (tmp / "ready.json").write_text(
-        json.dumps({"source": str(vocab_dirs[-1]), "keys": len(words) - 1, "rows": rows}), encoding="utf-8"
+        json.dumps({"source": str(vocab_dirs[-1]), "keys": len(words), "rows": rows}), encoding="utf-8"
     )
     if target.exists():
         import shutil

@@ -34,6 +34,7 @@ from .embedding import Embedder
 from .passages import PASSAGE_VERSION, Passage, make_passages
 
 COLLECTION = "slides"
+STORE_VERSION = "3"  # bump when the collection settings change
 Progress = Callable[[str], None]
 
 
@@ -57,7 +58,7 @@ class Index:
 
 def fingerprint(corpus: Corpus, settings: Settings) -> str:
     h = hashlib.sha256()
-    h.update(f"passages={PASSAGE_VERSION};model={settings.embed_model}".encode())
+    h.update(f"passages={PASSAGE_VERSION};model={settings.embed_model};store={STORE_VERSION}".encode())
     for s in corpus.slides:
         h.update(json.dumps([s.source_file, s.number, s.title, s.text, s.programs, s.topic]).encode())
     return h.hexdigest()[:16]
@@ -105,7 +106,7 @@ def _try_open(index_dir: Path, fp: str, embedder: Embedder) -> Index | None:
         collection = _chroma_client(build_dir / "chroma").get_collection(COLLECTION)
         if not (len(passages) == bm25.size == collection.count()):
             return None
-    except Exception:  # noqa: BLE001 - any damage means: rebuild
+    except Exception:
         return None
     return Index(passages, bm25, collection, embedder, build_dir, fp)
 
@@ -125,7 +126,9 @@ def _build(settings: Settings, corpus: Corpus, fp: str, embedder: Embedder, prog
         progress("埋め込みベクトルを計算しています")
         vectors = embedder.embed_documents([p.text for p in passages])
         client = _chroma_client(build_dir / "chroma")
-        collection = client.create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
+        # HNSW is approximate; a wide search beam keeps results exact and stable across builds at this size.
+        collection = client.create_collection(COLLECTION, metadata={
+            "hnsw:space": "cosine", "hnsw:construction_ef": 256, "hnsw:search_ef": 256, "hnsw:M": 32})
         batch = 1000
         for i in range(0, len(passages), batch):
             part = passages[i : i + batch]

@@ -64,7 +64,7 @@ class Registry:
         spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
         found: list[str] = []
         covered_until = -1
-        for start, end, pid in spans:
+        for _start, end, pid in spans:
             if end <= covered_until:
                 continue  # inside a longer name already matched
             covered_until = max(covered_until, end)

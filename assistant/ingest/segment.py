@@ -103,7 +103,7 @@ def segment(raw: str, deck: Deck) -> list[Slide]:
     flush()
 
     slides = []
-    for n, (first, body) in enumerate(chunks, start=1):
+    for n, (_first, body) in enumerate(chunks, start=1):
         text_lines = _collapse_blank([t for _, t in body])
         content = [ln for ln, t in body if t.strip()]
         slides.append(

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from ..index.store import Index
 from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
-from ..index.store import Index
 from ..settings import Settings
 from ..text import nfkc
 from .edition import asked_years

@@ -3,6 +3,7 @@ of a question, its intent (amount, date, contact) and the score of one sentence 
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -31,26 +32,6 @@ _NUMBER = re.compile(r"\d[\d,.]*(?:万|億)?円?|\d+/\d+")
 MAX_UNIT_CHARS = 320
 
 
-@dataclass(frozen=True)
-class Unit:
-    slide: Slide
-    text: str
-    position: int
-
-
-def units_of(slide: Slide) -> list[Unit]:
-    """Sentences and table rows of a slide, as displayed."""
-    out: list[Unit] = []
-    for line in slide.text.split("\n"):
-        shown = display_line(line)
-        if len(shown) < 2:
-            continue
-        pieces = sentences(shown) if len(shown) > MAX_UNIT_CHARS else [shown]
-        for piece in pieces:
-            out.append(Unit(slide, piece[:MAX_UNIT_CHARS], len(out)))
-    return out
-
-
 class TermStats:
     """IDF over slides (title, topic names and text) and the scoring built on it."""
 
@@ -71,7 +52,7 @@ class TermStats:
     def key_terms(self, question: str) -> list[str]:
         """Content terms of the question: words other than question words, plus bigrams of adjacent ones."""
         words = [t for t in tokenize(question) if t not in _QUESTION_WORDS and not t.isdigit()]
-        return list(dict.fromkeys(words + [a + b for a, b in zip(words, words[1:], strict=False)]))
+        return list(dict.fromkeys(words + [a + b for a, b in itertools.pairwise(words)]))
 
     def weight(self, term: str) -> float:
         return self._idf.get(term, self._unknown_idf)
