@@ -107,7 +107,13 @@ class Composer:
     def _render(self, question: str, programs: list[str], cited: list[Slide],
                 chosen: list[tuple[float, Unit]], older: tuple[float, Unit] | None) -> Answer:
         index = {s.slide_id: i for i, s in enumerate(cited, start=1)}
-        ordered = sorted(chosen, key=lambda x: (index[x[1].slide.slide_id], x[1].position))
+        shown = {u.text for _, u in chosen}
+        headers = []
+        for sc, u in chosen:  # a table row is shown under its header row, so its columns can be read
+            if u.header and u.header not in shown:
+                shown.add(u.header)
+                headers.append((sc, Unit(u.slide, u.header, u.position - 0.5, frozenset())))
+        ordered = sorted(chosen + headers, key=lambda x: (index[x[1].slide.slide_id], x[1].position))
         quotes = [Quote(u.text, index[u.slide.slide_id], round(sc, 3)) for sc, u in ordered]
         citations = [self._citation(s, [q.text for q in quotes if q.citation == i]) for i, s in enumerate(cited, 1)]
         first = citations[0]

@@ -76,8 +76,8 @@ class TermStats:
         score = sum(self.weight(t) for t in key if t in unit.terms)
         if score <= 0:
             return 0.0
-        if "amount" in intent and _HAS_AMOUNT.search(unit.text):
-            score *= 1.6
+        if "amount" in intent:
+            score *= 1.6 if _HAS_AMOUNT.search(unit.text) else 0.6
         if "date" in intent and _HAS_DATE.search(unit.text):
             score *= 1.6
         if "contact" in intent and _HAS_CONTACT.search(unit.text):
@@ -97,19 +97,27 @@ class Unit:
     text: str
     position: int
     terms: frozenset[str]
+    header: str | None = None  # for a table row: the table's first row, shown with it
 
 
 def units_of(slide: Slide) -> list[Unit]:
     """Sentences and table rows of a slide, as displayed."""
     out: list[Unit] = []
+    header: str | None = None
     for line in slide.text.split("\n"):
         shown = display_line(line)
-        if len(shown) < 2:
+        is_row = "\t" in line or line.lstrip().startswith("|")
+        if not is_row:
+            header = None
+        if len(shown) < 2 or set(shown) <= set("-|: "):
             continue
         pieces = sentences(shown) if len(shown) > MAX_UNIT_CHARS else [shown]
         for piece in pieces:
             text = piece[:MAX_UNIT_CHARS]
-            out.append(Unit(slide, text, len(out), frozenset(terms(text))))
+            row_header = header if is_row and header != text else None
+            out.append(Unit(slide, text, len(out), frozenset(terms(text)), row_header))
+        if is_row and header is None:
+            header = shown[:MAX_UNIT_CHARS]
     return out
 
 
