@@ -16,10 +16,6 @@ REGISTRY_NAME = "programs.yaml"
 Category = Literal["補助金", "人材育成", "セキュリティ", "相談窓口", "その他"]
 
 
-class Renamed(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-
 class Program(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str
