@@ -53,7 +53,7 @@ class ScopeCheck:
         if programs:
             return self._edition_reason(q, programs)
         total = sum(self.stats.weight(n) for n in ns) or 1.0
-        known = sum(self.stats.weight(n) for n in ns if n in self.stats.slide_terms_all) / total
+        known = sum(self.stats.weight(n) for n in ns if self.stats.known(n)) / total
         if known < MIN_KNOWN:
             return f"質問の語の多く（{1 - known:.0%}）が収録資料に出てきません。"
         top = set().union(*(self.stats.slide_terms[h.slide.slide_id] for h in hits[:3])) if hits else set()

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import bm25s
-import numpy as np
 
 from ..text import tokenize
 
@@ -47,10 +46,3 @@ class BM25Index:
         k = min(k, self.size)
         docs, scores = self.retriever.retrieve([q], k=k, show_progress=False, n_threads=1)
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
-
-    def scores(self, query: str) -> np.ndarray:
-        vocab = self.retriever.vocab_dict
-        q = [t for t in terms(query) if t in vocab]
-        if not q:
-            return np.zeros(self.size)
-        return self.retriever.get_scores(q)

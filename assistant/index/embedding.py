@@ -104,13 +104,10 @@ class Embedder:
             return self._model.encode(prepared, normalize_embeddings=True, batch_size=64, convert_to_numpy=True)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents_as_query([text])[0]
-
-    def embed_documents_as_query(self, texts: list[str]) -> np.ndarray:
         self.warm_up()
-        prepared = [self._prepare(t, "query") for t in texts]
+        prepared = self._prepare(text, "query")
         with self._lock:
-            return self._model.encode(prepared, normalize_embeddings=True, convert_to_numpy=True)
+            return self._model.encode([prepared], normalize_embeddings=True, convert_to_numpy=True)[0]
 
 
 def ensure_ginza_model(cache_dir: Path) -> Path:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .manifest import MANIFEST_NAME, Deck, Manifest, load_manifest
-from .programs import REGISTRY_NAME, Registry, load_registry
+from .manifest import Deck, Manifest, load_manifest
+from .programs import Registry, load_registry
 from .segment import Slide, segment
 
-SEGMENTER_VERSION = "1"
 # A slide naming more programs than this is an overview (agenda, budget table): it does not inherit a topic.
 MAX_PROGRAMS_FOR_INHERIT = 2
 
@@ -20,7 +18,6 @@ class Corpus:
     manifest: Manifest
     registry: Registry
     slides: tuple[Slide, ...]
-    fingerprint: str
 
     def deck(self, file: str) -> Deck:
         return self.manifest.deck(file)
@@ -38,16 +35,11 @@ class Corpus:
 def load_corpus(corpus_dir: Path) -> Corpus:
     manifest = load_manifest(corpus_dir)
     registry = load_registry(corpus_dir)
-    digest = hashlib.sha256(f"segmenter={SEGMENTER_VERSION}".encode())
-    for name in (MANIFEST_NAME, REGISTRY_NAME):
-        if (corpus_dir / name).exists():
-            digest.update((corpus_dir / name).read_bytes())
     slides: list[Slide] = []
     for deck in manifest.decks:
-        raw_bytes = (corpus_dir / deck.file).read_bytes()
-        digest.update(deck.file.encode() + raw_bytes)
-        slides.extend(tag_slides(segment(raw_bytes.decode("utf-8"), deck), registry))
-    return Corpus(manifest=manifest, registry=registry, slides=tuple(slides), fingerprint=digest.hexdigest()[:16])
+        raw = (corpus_dir / deck.file).read_text(encoding="utf-8")
+        slides.extend(tag_slides(segment(raw, deck), registry))
+    return Corpus(manifest=manifest, registry=registry, slides=tuple(slides))
 
 
 def tag_slides(slides: list[Slide], registry: Registry) -> list[Slide]:

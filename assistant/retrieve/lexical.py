@@ -47,12 +47,15 @@ class TermStats:
         self._idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self._unknown_idf = math.log(1 + n)
         self._units: dict[str, list[Unit]] = {}
-        self.slide_terms_all: set[str] = set(df)
 
     def key_terms(self, question: str) -> list[str]:
         """Content terms of the question: words other than question words, plus bigrams of adjacent ones."""
         words = [t for t in tokenize(question) if t not in _QUESTION_WORDS and not t.isdigit()]
         return list(dict.fromkeys(words + [a + b for a, b in itertools.pairwise(words)]))
+
+    def known(self, term: str) -> bool:
+        """Whether the term occurs on any slide."""
+        return term in self._idf
 
     def weight(self, term: str) -> float:
         return self._idf.get(term, self._unknown_idf)
