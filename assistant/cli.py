@@ -82,10 +82,21 @@ def slides(ctx: click.Context, deck_file: str | None, slide_no: int | None, as_j
                 raise InputError(f"{deck.file} にスライド {slide_no} はありません（1〜{last}）。")
         if as_json:
             for s in items:
-                click.echo(json.dumps({"source_file": s.source_file, "slide": s.number, "title": s.title,
-                                       "line_start": s.line_start, "line_end": s.line_end,
-                                       "programs": list(s.programs), "topic": list(s.topic),
-                                       "text": s.text}, ensure_ascii=False))
+                click.echo(
+                    json.dumps(
+                        {
+                            "source_file": s.source_file,
+                            "slide": s.number,
+                            "title": s.title,
+                            "line_start": s.line_start,
+                            "line_end": s.line_end,
+                            "programs": list(s.programs),
+                            "topic": list(s.topic),
+                            "text": s.text,
+                        },
+                        ensure_ascii=False,
+                    )
+                )
             continue
         if slide_no is None:
             click.echo(f"== {deck.file}  {deck.issuer} {deck.date_label}  「{deck.title}」 {len(items)} 枚")
@@ -99,7 +110,7 @@ def slides(ctx: click.Context, deck_file: str | None, slide_no: int | None, as_j
 
 @cli.command()
 @click.argument("question", required=False)
-@click.option("--batch", "batch", type=click.Path(path_type=Path), help="JSONL: {\"id\": ..., \"question\": ...}")
+@click.option("--batch", "batch", type=click.Path(path_type=Path), help='JSONL: {"id": ..., "question": ...}')
 @click.option("--json", "as_json", is_flag=True, help="JSON で出力")
 @click.option("--top-k", type=int, help="検索するスライド数")
 @click.pass_context
@@ -123,8 +134,7 @@ def ask(ctx: click.Context, question: str | None, batch: Path | None, as_json: b
                 answer = assistant.ask(q, qid)
             except InputError as exc:
                 failed += 1
-                out = {"id": qid, "error": str(exc), "answer": "", "abstained": True, "citations": [],
-                       "tool_calls": []}
+                out = {"id": qid, "error": str(exc), "answer": "", "abstained": True, "citations": [], "tool_calls": []}
                 click.echo(json.dumps(out, ensure_ascii=False) if as_json else f"[{qid}] エラー: {exc}")
                 continue
             click.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else _render(answer))
@@ -134,6 +144,84 @@ def ask(ctx: click.Context, question: str | None, batch: Path | None, as_json: b
     assistant = Assistant.load(settings, progress=_progress)
     answer = assistant.ask(question)
     click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=None) if as_json else _render(answer))
+
+
+def _expense(value: str | None) -> int | None:
+    from .tools.parse import money_to_yen
+
+    if value is None:
+        return None
+    text = value.replace(",", "").strip()
+    if text.startswith(("-", "−", "ー")):
+        raise InputError("補助対象経費は1円以上の金額を入力してください。")
+    if text.isdigit():
+        return int(text)
+    yen = money_to_yen(value)
+    if yen is None:
+        raise InputError(
+            f"補助対象経費「{value}」を金額として読めません。円で入力してください（例: 12000000 または 1,200万円）。"
+        )
+    return yen
+
+
+def _conditions(values: tuple[str, ...], book) -> frozenset[str]:
+    from .text import nfkc
+
+    out = set()
+    for value in values:
+        key = nfkc(value).strip()
+        found = [
+            cid for cid, t in book.vocabulary.conditions.items() if key in (cid, nfkc(t.label), *map(nfkc, t.phrases))
+        ]
+        if not found:
+            known = "、".join(f"{cid}（{t.label}）" for cid, t in book.vocabulary.conditions.items())
+            raise InputError(f"条件「{value}」はわかりません。指定できる条件: {known}")
+        out.add(found[0])
+    return frozenset(out)
+
+
+@cli.command()
+@click.option("--program", "-p", help="制度（例: ものづくり補助金、jizokuka、IT導入補助金）")
+@click.option("--frame", "-f", help="枠・類型（例: グローバル枠、通常枠、インボイス対応類型）")
+@click.option("--edition", "-e", help="版（例: 令和5年度補正、2026年）。省略時は最新の資料")
+@click.option("--size", "-s", help="企業規模: small（小規模事業者）/ sme（中小企業）/ mid（中堅企業）/ large（大企業）")
+@click.option("--employees", "-n", type=int, help="従業員数")
+@click.option("--expense", "-x", help="補助対象経費（円。例: 12000000 または 1,200万円）")
+@click.option(
+    "--condition", "-c", "conditions", multiple=True, help="特例・条件（例: invoice、賃上げ、赤字）。複数指定可"
+)
+@click.option("--list", "list_rules", is_flag=True, help="計算できる制度・版・枠の一覧")
+@click.option("--json", "as_json", is_flag=True, help="JSON で出力")
+@click.pass_context
+def calc(
+    ctx: click.Context,
+    program: str | None,
+    frame: str | None,
+    edition: str | None,
+    size: str | None,
+    employees: int | None,
+    expense: str | None,
+    conditions: tuple[str, ...],
+    list_rules: bool,
+    as_json: bool,
+) -> None:
+    """補助額を、資料の補助上限・補助率から計算します（出典付き）。"""
+    from .ingest.corpus import load_corpus
+    from .render import render_calc, render_rules
+    from .tools.calculator import CalcRequest, calculate
+    from .tools.rules import load_rulebook
+
+    settings = _settings(ctx)
+    corpus = load_corpus(settings.corpus_dir)
+    book = load_rulebook(corpus, settings.corpus_dir)
+    if list_rules:
+        click.echo(render_rules(book, as_json=as_json))
+        return
+    if not program:
+        raise InputError("--program で制度を指定してください（一覧は assistant calc --list）。")
+    req = CalcRequest(program, frame, edition, size, employees, _expense(expense), _conditions(conditions, book))
+    result = calculate(req, book)
+    click.echo(json.dumps(result.to_dict(), ensure_ascii=False) if as_json else render_calc(result))
 
 
 def _render(answer) -> str:

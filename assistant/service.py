@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from .answer.calc_answer import calc_answer, follow_up_answer
 from .answer.compose import Composer
 from .answer.types import Answer
 from .errors import InputError
@@ -16,6 +17,9 @@ from .retrieve.hybrid import Hit, Retriever
 from .retrieve.lexical import TermStats
 from .settings import Settings
 from .text import nfkc
+from .tools.calculator import CalcRequest, CalcResult, MissingInputs, calculate
+from .tools.parse import ParsedQuestion, QuestionParser
+from .tools.rules import Rulebook, load_rulebook
 
 
 def clean_question(question: object, max_chars: int) -> str:
@@ -38,6 +42,8 @@ class Assistant:
     index: Index
     retriever: Retriever = field(init=False)
     composer: Composer = field(init=False)
+    rulebook: Rulebook = field(init=False)
+    parser: QuestionParser = field(init=False)
     _chain: Any = field(init=False, default=None)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
@@ -45,6 +51,8 @@ class Assistant:
         stats = TermStats(self.corpus)
         self.retriever = Retriever(self.index, self.corpus, self.settings, stats)
         self.composer = Composer(self.corpus, self.settings, stats)
+        self.rulebook = load_rulebook(self.corpus, self.settings.corpus_dir)
+        self.parser = QuestionParser(self.rulebook)
 
     @classmethod
     def load(cls, settings: Settings | None = None, progress: Progress | None = None) -> Assistant:
@@ -56,24 +64,58 @@ class Assistant:
 
     @property
     def chain(self):
-        """The LangChain runnable: question → {hits, programs} → Answer."""
+        """The LangChain runnable: {question, context} → calculator answer, or retrieval → {hits, programs} → Answer."""
         if self._chain is None:
-            from langchain_core.runnables import RunnableLambda, RunnableParallel, RunnablePassthrough
+            from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnableParallel
 
             retrieve = RunnableParallel(
-                question=RunnablePassthrough(),
-                hits=RunnableLambda(lambda q: self.retriever.search(q)),
-                programs=RunnableLambda(self.retriever.programs_in),
+                question=RunnableLambda(lambda x: x["question"]),
+                hits=RunnableLambda(lambda x: self.retriever.search(x["question"])),
+                programs=RunnableLambda(lambda x: self.retriever.programs_in(x["question"])),
             )
             compose = RunnableLambda(lambda x: self.composer.compose(x["question"], x["hits"], x["programs"]))
-            self._chain = retrieve | compose
+            rag = retrieve | compose
+            route = RunnableLambda(lambda x: {**x, "calc": self._calculation(x["question"], x.get("context"))})
+            calc = RunnableLambda(lambda x: self._calc_answer(x["question"], x["calc"], rag))
+            self._chain = route | RunnableBranch((lambda x: x["calc"] is not None, calc), rag)
         return self._chain
 
     def search(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
         return self.retriever.search(clean_question(question, self.settings.max_question_chars), k=k, mode=mode)
 
-    def ask(self, question: object, qid: str | None = None) -> Answer:
+    def calculate(self, request: CalcRequest) -> CalcResult:
+        """The deterministic calculator over the rule data (``assistant calc``, the app's calculator tab)."""
+        return calculate(request, self.rulebook)
+
+    def _calculation(self, question: str, context: ParsedQuestion | None) -> ParsedQuestion | None:
+        """The calculation a question asks for, on its own or as a follow-up to the previous turn's calculation."""
+        hint = context.program if context is not None else None
+        parsed = self.parser.parse(question, program_hint=hint)
+        if self.parser.is_calculation(parsed):
+            return parsed
+        if context is not None and parsed.program in (None, context.program) and parsed.has_facts():
+            return parsed.merged_over(context)
+        return None
+
+    def _calc_answer(self, question: str, parsed: ParsedQuestion, rag) -> Answer:
+        req = parsed.request()
+        try:
+            result = calculate(req, self.rulebook)
+        except MissingInputs as missing:
+            rules = self.rulebook.get(req.program)
+            answer = follow_up_answer(question, req, missing, rules.name if rules else "")
+        except InputError as exc:  # unknown frame, no rule for the stated conditions: say so, then what the decks say
+            answer = rag.invoke({"question": question})
+            answer.answer = f"※ 補助額を計算できませんでした: {exc}\n" + answer.answer
+            answer.notes.append("calc_error")
+        else:
+            answer = calc_answer(question, req, result, self.corpus, parsed.notes)
+        answer.context = parsed
+        return answer
+
+    def ask(self, question: object, qid: str | None = None, context: ParsedQuestion | None = None) -> Answer:
+        """Answer one question; ``context`` is the previous turn's ``answer.context`` (conversation memory)."""
         q = clean_question(question, self.settings.max_question_chars)
-        answer: Answer = self.chain.invoke(q)
+        answer: Answer = self.chain.invoke({"question": q, "context": context})
         answer.id = qid
         return answer

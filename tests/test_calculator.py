@@ -91,7 +91,7 @@ def test_a_quote_not_on_its_slide_is_refused(tmp_path):
         path.read_text(encoding="utf-8").replace("従業員数6~20名;500万円(750万円)", "従業員数6~20名;600万円"),
         encoding="utf-8",
     )
-    with pytest.raises(DataError, match="shoryokuka.yaml"):
+    with pytest.raises(DataError, match=r"shoryokuka\.yaml"):
         load_rulebook(load_corpus(corpus), corpus)
 
 
@@ -108,7 +108,7 @@ def test_duplicate_keys_and_unknown_keys_are_refused(tmp_path):
     with pytest.raises(DataError, match="重複"):
         load_rulebook(load_corpus(corpus), corpus)
     path.write_text(text.replace("    notes: 002", "    note: 002"), encoding="utf-8")
-    with pytest.raises(DataError, match="shoryokuka.yaml"):
+    with pytest.raises(DataError, match=r"shoryokuka\.yaml"):
         load_rulebook(load_corpus(corpus), corpus)
 
 

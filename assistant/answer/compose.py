@@ -154,6 +154,7 @@ def check_grounded(answer: Answer) -> None:
     """Every quoted line must occur in its cited slide (runs on every answer, not only in tests)."""
     for q in answer.quotes:
         c = answer.citations[q.citation - 1]
-        shown = "\n".join(display_line(x) for x in c.text.split("\n"))
-        if q.text not in shown:
+        quote = " ".join(q.text.split())
+        shown = " ".join(" ".join(display_line(x) for x in c.text.split("\n")).split())
+        if quote not in shown and quote not in " ".join(c.text.split()):
             raise AssistantError(f"内部エラー: 引用がスライドに見つかりません（{c.source_file} スライド{c.slide}）。")

@@ -39,6 +39,8 @@ class Answer:
     programs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     id: str | None = None
+    follow_up: dict[str, Any] | None = None  # what the calculator still needs, when it asks back
+    context: Any = field(default=None, repr=False, compare=False)  # calculation facts carried to the next turn
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,11 +48,10 @@ class Answer:
             "question": self.question,
             "answer": self.answer,
             "abstained": self.abstained,
-            "citations": [
-                {**asdict(c), "quotes": list(c.quotes)} for c in self.citations
-            ],
+            "citations": [{**asdict(c), "quotes": list(c.quotes)} for c in self.citations],
             "quotes": [asdict(q) for q in self.quotes],
             "tool_calls": self.tool_calls,
             "programs": self.programs,
             "notes": self.notes,
+            "follow_up": self.follow_up,
         }

@@ -156,7 +156,7 @@ def _frame_matches(frame: Frame, key: str) -> bool:
 
 
 def _resolve_frame(rules: ProgramRules, edition: Edition | None, asked: str | None) -> tuple[Edition, Frame, list[str]]:
-    """The frame in the asked edition, or in the newest edition that has it (with a warning when that is not the newest)."""
+    """The frame in the asked edition, or in the newest edition that has it (warning when that is not the newest)."""
     editions = [edition] if edition else rules.newest_first()
     warnings: list[str] = []
     if asked is None:
@@ -339,6 +339,30 @@ def _size(req: CalcRequest, book: Rulebook) -> tuple[str | None, list[str]]:
     return None, []
 
 
+def _older_breakdown(
+    rules: ProgramRules, edition: Edition, frame: Frame, req: CalcRequest, size: str | None
+) -> tuple[list[str], list[Cap]]:
+    """When this edition gives only a range, point to an older edition that states the cap for this case."""
+    out: list[str] = []
+    used: list[Cap] = []
+    for ed in rules.newest_first():
+        older = ed.frame(frame.id)
+        if ed.date >= edition.date or older is None:
+            continue
+        for cap in older.caps:
+            if cap.yen is not None and _matches(cap.when, req, size):
+                where = f"（{cap.when.describe_plain()}）" if cap.when.describe_plain() else ""
+                out.append(
+                    f"参考: より古い{ed.label}の資料では、この条件の補助上限は{yen_ja(cap.yen)}{where}でした。"
+                    "最新の上限は公募要領で確認してください。"
+                )
+                used.append(cap)
+                break
+        if out:
+            break
+    return out, used
+
+
 def calculate(req: CalcRequest, book: Rulebook) -> CalcResult:
     """Compute the subsidy for one request. Raises InputError (MissingInputs) naming what is unknown or missing."""
     _check_numbers(req)
@@ -396,6 +420,10 @@ def calculate(req: CalcRequest, book: Rulebook) -> CalcResult:
     missing: list[str] = []
     if not cap_known:
         missing.append("補助上限の内訳（従業員数などによる上限額が資料に書かれていません）")
+        hints, older_caps = _older_breakdown(rules, edition, frame, req, size)
+        warnings.extend(hints)
+    else:
+        older_caps = []
 
     rate_label = _rate_text(rate_rule)
     steps.append(
@@ -410,7 +438,9 @@ def calculate(req: CalcRequest, book: Rulebook) -> CalcResult:
         labels = "、".join(book.vocabulary.condition_label(c) for c in sorted(unused))
         warnings.append(f"この枠には条件で上限や補助率が変わる特例があります（今回は指定なし）: {labels}")
 
-    sources = _source_dicts([cap_rule, *uplifts, rate_rule, *([frame.minimum] if frame.minimum else [])], book)
+    sources = _source_dicts(
+        [cap_rule, *uplifts, rate_rule, *([frame.minimum] if frame.minimum else []), *older_caps], book
+    )
     result = CalcResult(
         program=rules.program,
         program_name=rules.name,
@@ -450,7 +480,8 @@ def calculate(req: CalcRequest, book: Rulebook) -> CalcResult:
                 f"計算額 {yen_ja(subsidy)} は補助上限の範囲の下限以下のため、上限の内訳によらず決まります。"
             )
         steps.append(
-            f"補助額 = 計算額 {yen_ja(amounts[0])} と補助上限 {yen_ja(hi)} の小さい方 = {yen_ja(subsidy)}（1円未満切り捨て）"
+            f"補助額 = 計算額 {yen_ja(amounts[0])} と補助上限 {yen_ja(hi)} の小さい方"
+            f" = {yen_ja(subsidy)}（1円未満切り捨て）"
         )
         result.subsidy_yen = subsidy
         result.status = STATUS_OK
@@ -464,7 +495,8 @@ def calculate(req: CalcRequest, book: Rulebook) -> CalcResult:
     if frame.minimum is not None and result.subsidy_yen is not None and result.subsidy_yen < frame.minimum.yen:
         result.status = STATUS_BELOW_MINIMUM
         warnings.append(
-            f"補助額 {yen_ja(result.subsidy_yen)} は補助下限額 {yen_ja(frame.minimum.yen)} に届かないため、この枠の対象になりません。"
+            f"補助額 {yen_ja(result.subsidy_yen)} は補助下限額 {yen_ja(frame.minimum.yen)} に届かないため、"
+            "この枠の対象になりません。"
         )
         steps.append(f"補助下限額 {yen_ja(frame.minimum.yen)} 未満のため補助額は0円")
         result.subsidy_yen = 0

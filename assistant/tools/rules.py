@@ -70,6 +70,12 @@ class When(_Strict):
     employees_min: int | None = Field(default=None, ge=0)
     employees_max: int | None = Field(default=None, ge=0)
 
+    def describe_plain(self) -> str:
+        """The employee band only (sizes and conditions need the vocabulary's labels)."""
+        if self.employees_min is None and self.employees_max is None:
+            return ""
+        return When(employees_min=self.employees_min, employees_max=self.employees_max).describe(_NO_VOCAB)
+
     def describe(self, vocab: Vocabulary) -> str:
         parts: list[str] = []
         if self.size:
@@ -124,7 +130,7 @@ class Tier(_Strict):
 
 
 class RateRule(_Strict):
-    """The rate for the cases ``when`` covers: one rate, tiers on the subsidy amount, or options the deck leaves open."""
+    """The rate for the cases ``when`` covers: one rate, tiers on the subsidy amount, or options left open."""
 
     when: When = Field(default_factory=When)
     rate: Rate | None = None
@@ -206,17 +212,30 @@ class Term(_Strict):
     notes: str = ""
 
 
+class Industry(_Strict):
+    """An industry group and the employee count up to which its firms are 小規模事業者."""
+
+    label: str
+    small_max_employees: int = Field(gt=0)
+    phrases: list[str] = Field(default_factory=list)
+    source: Sources
+
+
 class Vocabulary(_Strict):
-    """Company sizes and special conditions, with the phrases that name them in questions."""
+    """Company sizes, special conditions and industry groups, with the phrases that name them in questions."""
 
     sizes: dict[str, Term]
     conditions: dict[str, Term]
+    industries: dict[str, Industry] = Field(default_factory=dict)
 
     def size_label(self, size: str) -> str:
         return self.sizes[size].label if size in self.sizes else size
 
     def condition_label(self, condition: str) -> str:
         return self.conditions[condition].label if condition in self.conditions else condition
+
+
+_NO_VOCAB = Vocabulary(sizes={}, conditions={})
 
 
 class Rulebook:
@@ -246,6 +265,13 @@ def _check(path: Path, rules: ProgramRules, corpus: Corpus, vocab: Vocabulary) -
         fail("program", f"「{rules.program}」は programs.yaml にありません")
     files = {d.file for d in corpus.manifest.decks}
     texts = {(s.source_file, s.number): _squash(s.text) for s in corpus.slides}
+    for name, industry in vocab.industries.items():
+        for src in industry.source:
+            if _squash(src.quote) not in texts.get((src.file, src.slide), ""):
+                fail(
+                    f"{VOCABULARY_FILE} industries.{name}",
+                    f"引用「{src.quote}」が {src.file} のスライド {src.slide} にありません",
+                )
     if len({e.id for e in rules.editions}) != len(rules.editions):
         fail("editions", "edition id が重複しています")
     for ed in rules.editions:

@@ -1,0 +1,258 @@
+"""Read a calculation question written in Japanese: program and frame by alias, edition, company size, employees,
+the eligible expense (90万円, 1,200万円, 4千万円, 1億円, ８０万円 …) and special conditions
+(インボイス転換, 賃上げ, 赤字 …).
+
+Everything the parser recognises comes from data: the program registry, the rule files (frame and edition aliases)
+and the vocabulary (sizes, conditions, industries). It never fills in a fact the question does not state, except
+小規模事業者 inferred from an employee count and an industry by the definition on the slides.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..text import nfkc
+from .calculator import CalcRequest
+from .rules import ProgramRules, Rulebook
+
+_KANJI_DIGITS = str.maketrans("〇一二三四五六七八九", "0123456789")
+_UNITS = {"億": 10**8, "万": 10**4, "千": 10**3, "百": 10**2}
+# a money expression: digits with 億/万/千/百 units and/or 円
+_MONEY_SPAN = re.compile(
+    r"(?<![\d.,])(?:\d[\d,]*(?:\.\d+)?\s*(?:億|千万|百万|万|千|百)\s*)+(?:\d[\d,]*\s*)?円?|(?<![\d.,])\d[\d,]*\s*円"
+)
+_NOT_EXPENSE = re.compile(
+    r"(売上|年商|資本金|課税所得|利益|予算|上限|下限|補助額|補助上限|総額)(?:高|額|が|は|の|で)?\s*$"
+)
+_EXPENSE_CUE = re.compile(
+    r"(経費|費用|投資|購入|導入|設備|見積|ソフト|ツール|機械|システム|かかる|なら|の[^\s。、]{0,8}を)"
+)
+_EMPLOYEES = re.compile(
+    r"(?:従業員|社員|職員|スタッフ|従業者|雇用)(?:数)?(?:は|が|:)?\s*(\d[\d,]*)\s*(?:人|名)|(\d[\d,]*)\s*(?:人|名)(?:の|で|規模|いる|います|程度)"
+)
+_NEGATION = re.compile(
+    r"^(?:で|じゃ|では|には|に)?(?:は)?(?:ない|なく|無い|なし|無し|しない|していない|せず|ではありません|じゃありません)"
+)
+_CALC_INTENT = re.compile(
+    r"(いくら|何円|何万円|補助額|補助金額|もらえる|貰える|出る|出ます|受け取れ|補助され|支給され|計算|試算|どのくらい補助|どれくらい補助|どれだけ補助)"
+)
+_CAP_INTENT = re.compile(r"(上限|最大|いくらまで)")
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def money_to_yen(expr: str) -> int | None:
+    """「1億2,000万円」→120000000, 「4千万円」→40000000, 「80万」→800000, 「500,000円」→500000; None if not money."""
+    s = nfkc(expr).translate(_KANJI_DIGITS).replace(" ", "")
+    if not re.search(r"[億万千百円]", s):
+        return None
+    total = 0.0
+    section = 0.0
+    for num, unit in re.findall(r"(\d[\d,]*(?:\.\d+)?)?(億|千万|百万|万|千|百|円)", s):
+        n = _number(num) if num else (1.0 if unit in ("千", "百") else 0.0)
+        if unit in ("千万", "百万"):
+            section += n * _UNITS[unit[0]]
+            total += section * 10**4
+            section = 0.0
+        elif unit in ("千", "百"):
+            section += n * _UNITS[unit]
+        elif unit in ("億", "万"):
+            total += (section + n) * _UNITS[unit]
+            section = 0.0
+        else:  # 円
+            total += section + n
+            section = 0.0
+    total += section
+    if not re.search(r"[億万円]", s):  # 「3千」alone is not an amount of money
+        return None
+    return round(total) if total > 0 else None
+
+
+@dataclass(frozen=True)
+class Money:
+    yen: int
+    start: int
+    end: int
+    text: str
+
+
+def find_money(text: str) -> list[Money]:
+    q = nfkc(text).translate(_KANJI_DIGITS)
+    out = []
+    for m in _MONEY_SPAN.finditer(q):
+        yen = money_to_yen(m.group(0))
+        if yen:
+            out.append(Money(yen, m.start(), m.end(), m.group(0).strip()))
+    return out
+
+
+@dataclass
+class ParsedQuestion:
+    """What a question says that the calculator can use, and whether it asks for a calculation at all."""
+
+    program: str | None = None
+    frame: str | None = None
+    edition: str | None = None
+    size: str | None = None
+    employees: int | None = None
+    expense_yen: int | None = None
+    conditions: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+    calc_intent: bool = False
+    cap_intent: bool = False
+
+    def request(self) -> CalcRequest:
+        return CalcRequest(
+            program=self.program or "",
+            frame=self.frame,
+            edition=self.edition,
+            size=self.size,
+            employees=self.employees,
+            expense_yen=self.expense_yen,
+            conditions=frozenset(self.conditions),
+        )
+
+    def has_facts(self) -> bool:
+        """Whether the question states anything a calculation uses (a follow-up such as 「小規模事業者の場合は？」)."""
+        return any(
+            x is not None for x in (self.frame, self.edition, self.size, self.employees, self.expense_yen)
+        ) or bool(self.conditions)
+
+    def merged_over(self, earlier: ParsedQuestion | None) -> ParsedQuestion:
+        """A follow-up turn: what this turn says wins; the rest comes from the earlier turn."""
+        if earlier is None:
+            return self
+        merged = ParsedQuestion(
+            program=self.program or earlier.program,
+            frame=self.frame or (earlier.frame if not self.program or self.program == earlier.program else None),
+            edition=self.edition or earlier.edition,
+            size=self.size or earlier.size,
+            employees=self.employees if self.employees is not None else earlier.employees,
+            expense_yen=self.expense_yen if self.expense_yen is not None else earlier.expense_yen,
+            conditions=self.conditions | earlier.conditions,
+            notes=list(dict.fromkeys([*(earlier.notes if self.size is None else []), *self.notes])),
+            calc_intent=self.calc_intent or earlier.calc_intent,
+            cap_intent=self.cap_intent or earlier.cap_intent,
+        )
+        return merged
+
+
+def _longest_first(phrases: dict[str, str]) -> list[tuple[str, str]]:
+    return sorted(phrases.items(), key=lambda kv: -len(kv[0]))
+
+
+def _find_phrase(text: str, table: dict[str, str], negatable: bool = False) -> tuple[list[str], str]:
+    """Ids whose phrases occur in text (longest first; a matched span is masked so shorter phrases do not re-match)."""
+    found: list[str] = []
+    for phrase, ident in _longest_first(table):
+        start = text.find(phrase)
+        while start >= 0:
+            end = start + len(phrase)
+            negated = negatable and _NEGATION.match(text[end : end + 12])
+            text = text[:start] + "□" * len(phrase) + text[end:]
+            if not negated and ident not in found:
+                found.append(ident)
+            start = text.find(phrase, end)
+    return found, text
+
+
+class QuestionParser:
+    """Parses questions against one rulebook (built once; pure afterwards)."""
+
+    def __init__(self, book: Rulebook) -> None:
+        self.book = book
+        vocab = book.vocabulary
+        self.sizes = {nfkc(p): sid for sid, t in vocab.sizes.items() for p in [t.label, *t.phrases]}
+        self.conditions = {nfkc(p): cid for cid, t in vocab.conditions.items() for p in [t.label, *t.phrases]}
+        self.industries = {nfkc(p): iid for iid, ind in vocab.industries.items() for p in ind.phrases}
+        self.editions: dict[str, dict[str, str]] = {}
+        self.frames: dict[str, dict[str, str]] = {}
+        for pid, rules in book.programs.items():
+            self.editions[pid] = {nfkc(a): ed.id for ed in rules.editions for a in [ed.label, *ed.aliases]}
+            self.frames[pid] = self._frame_phrases(rules)
+
+    @staticmethod
+    def _frame_phrases(rules: ProgramRules) -> dict[str, str]:
+        """Phrase → frame name as the newest edition calls it (the calculator resolves names per edition)."""
+        table: dict[str, str] = {}
+        for ed in reversed(rules.newest_first()):  # newest last, so its names win
+            for fr in ed.frames:
+                for phrase in [fr.name, *fr.aliases]:
+                    table[nfkc(phrase)] = phrase
+        return table
+
+    def parse(self, question: str, program_hint: str | None = None) -> ParsedQuestion:
+        """Facts in one question; ``program_hint`` (the conversation's program) lets 「グローバル枠なら？」 name
+        a frame."""
+        q = nfkc(question)
+        out = ParsedQuestion()
+        registry = self.book.registry
+        programs = [p for p in (registry.find(q) if registry else []) if p in self.book.programs]
+        if programs:
+            out.program = programs[0]
+        masked = q
+        program = out.program or (program_hint if program_hint in self.book.programs else None)
+        if program:
+            editions, masked = _find_phrase(masked, self.editions[program])
+            out.edition = editions[0] if editions else None
+            frames, masked = _find_phrase(masked, self.frames[program])
+            out.frame = frames[0] if frames else None
+        if registry is not None:  # program names (中小企業省力化投資補助金 …) must not read as a company size
+            for pid in registry.find(q):
+                for form in sorted(registry.get(pid).surface_forms(), key=len, reverse=True):
+                    masked = masked.replace(nfkc(form), "□" * len(form))
+        conditions, masked = _find_phrase(masked, self.conditions, negatable=True)
+        out.conditions = set(conditions)
+        sizes, masked = _find_phrase(masked, self.sizes)
+        out.size = sizes[0] if sizes else None
+        out.employees = self._employees(masked)
+        out.expense_yen = self._expense(masked)
+        out.calc_intent = bool(_CALC_INTENT.search(q))
+        out.cap_intent = bool(_CAP_INTENT.search(q))
+        if out.size is None and out.employees is not None:
+            self._infer_small(masked, out)
+        return out
+
+    @staticmethod
+    def _employees(text: str) -> int | None:
+        m = _EMPLOYEES.search(text)
+        if not m:
+            return None
+        return int((m.group(1) or m.group(2)).replace(",", ""))
+
+    @staticmethod
+    def _expense(text: str) -> int | None:
+        candidates = []
+        for money in find_money(text):
+            before = text[max(0, money.start - 8) : money.start]
+            if _NOT_EXPENSE.search(before):
+                continue
+            around = text[max(0, money.start - 12) : money.end + 12]
+            candidates.append((1 if _EXPENSE_CUE.search(around) else 0, -money.start, money.yen))
+        if not candidates:
+            return None
+        return max(candidates)[2]
+
+    def _infer_small(self, text: str, out: ParsedQuestion) -> None:
+        found, _ = _find_phrase(text, self.industries)
+        if not found:
+            return
+        industry = self.book.vocabulary.industries[found[0]]
+        small = out.employees is not None and out.employees <= industry.small_max_employees
+        out.size = "small" if small else "sme"
+        verdict = "小規模事業者" if small else "中小企業（小規模事業者ではない）"
+        out.notes.append(
+            f"従業員{out.employees}名・{industry.label}のため{verdict}として計算しました"
+            f"（小規模事業者は{industry.label}で従業員{industry.small_max_employees}人以下）。"
+        )
+
+    def is_calculation(self, parsed: ParsedQuestion) -> bool:
+        """A question the calculator should answer: a program with rules and an amount, or an explicit ask for one."""
+        if parsed.program is None:
+            return False
+        if parsed.expense_yen is not None:
+            return True
+        return parsed.calc_intent and not parsed.cap_intent

@@ -1,0 +1,162 @@
+"""Calculation questions in natural Japanese: amounts, facts, follow-ups, and `assistant ask` / `assistant calc`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from assistant.cli import cli
+from assistant.tools.parse import QuestionParser, money_to_yen
+
+
+@pytest.mark.parametrize(
+    ("text", "yen"),
+    [
+        ("90万円", 900_000),
+        ("1,200万円", 12_000_000),
+        ("4千万円", 40_000_000),
+        ("1億円", 100_000_000),
+        ("８０万円", 800_000),
+        ("1億2,000万円", 120_000_000),
+        ("500,000円", 500_000),
+        ("1.5億円", 150_000_000),
+        ("三百万円", 3_000_000),
+        ("150万", 1_500_000),
+        ("3千", None),
+        ("5人", None),
+    ],
+)
+def test_money_expressions(text, yen):
+    assert money_to_yen(text) == yen
+
+
+@pytest.fixture(scope="module")
+def parser(assistant):
+    return QuestionParser(assistant.rulebook)
+
+
+def test_parser_reads_program_frame_edition_employees_and_conditions(parser):
+    p = parser.parse("令和5年度補正の省力化投資補助金 カタログ型、従業員25名、賃上げします。2,000万円ならいくら")
+    assert (p.program, p.frame, p.edition, p.employees, p.expense_yen) == (
+        "shoryokuka",
+        "カタログ型",
+        "r5_hosei",
+        25,
+        20_000_000,
+    )
+    assert p.conditions == {"wage_raise"}
+    assert parser.is_calculation(p)
+
+
+def test_parser_skips_revenue_and_negated_conditions(parser):
+    p = parser.parse("売上1億円の会社が省力化投資補助金で500万円のロボットを買うといくら？ 赤字ではありません")
+    assert p.expense_yen == 5_000_000
+    assert "deficit" not in p.conditions
+
+
+def test_parser_infers_small_business_from_industry_and_employees(parser):
+    p = parser.parse("従業員10人の製造業で省力化投資補助金を使って800万円の機械を入れたらいくら？")
+    assert p.size == "small" and p.notes
+    p = parser.parse("従業員10人の飲食店で省力化投資補助金を使って800万円の機械を入れたらいくら？")
+    assert p.size == "sme"  # 商業・サービス業は5人以下が小規模
+    p = parser.parse("従業員10人で省力化投資補助金を使って800万円の機械を入れたらいくら？")
+    assert p.size is None  # 業種がわからなければ推測しない
+
+
+def test_program_names_do_not_read_as_company_size(parser):
+    assert parser.parse("中小企業省力化投資補助金で800万円").size is None
+
+
+def test_lookup_questions_are_not_calculations(parser):
+    for q in ["ものづくり補助金のグローバル枠の補助上限はいくらですか？", "持続化補助金の締切はいつ？", "マナビDXとは"]:
+        assert not parser.is_calculation(parser.parse(q)), q
+
+
+@pytest.mark.integration
+def test_ask_calculates_with_tool_call_and_cited_slides(assistant):
+    answer = assistant.ask(
+        "令和5年度補正の省力化投資補助金のカタログ型で、従業員10名、800万円の設備ならいくら補助される？"
+    )
+    out = answer.to_dict()
+    assert out["abstained"] is False
+    assert "400万円" in out["answer"]
+    call = out["tool_calls"][0]
+    assert call["tool"] == "subsidy_calculator"
+    assert call["output"]["subsidy_yen"] == 4_000_000
+    assert call["input"]["expense_yen"] == 8_000_000
+    assert out["citations"][0]["source_file"] == "002_1ca539d7a2e31e25.txt"
+    assert out["citations"][0]["slide"] == 14
+    assert "800万円 × 1/2" in out["answer"]
+
+
+@pytest.mark.integration
+def test_ask_asks_back_for_a_missing_fact_then_uses_the_answer(assistant):
+    first = assistant.ask("省力化投資補助金の一般型で4千万円の設備を入れたい。いくら出る？")
+    assert first.follow_up is not None and first.follow_up["missing"] == ["size"]
+    assert not first.tool_calls and not first.abstained
+    second = assistant.ask("小規模事業者です", context=first.context)
+    out = second.tool_calls[0]["output"]
+    assert out["inputs"]["size"] == "small"
+    # 1,500万円 (2/3 on 2,250万円) + 1,750万円 × 1/3 → at most 2,083万3,333円; the deck gives no cap breakdown
+    assert out["subsidy_range_yen"] == [None, 20_833_333]
+    assert "2,083万3,333円" in second.answer
+
+
+@pytest.mark.integration
+def test_follow_up_changes_one_fact(assistant):
+    first = assistant.ask("令和5年度補正の省力化投資補助金 カタログ型 従業員10名で2,000万円の機械")
+    assert first.tool_calls[0]["output"]["subsidy_yen"] == 5_000_000
+    second = assistant.ask("賃上げもする場合は？", context=first.context)
+    assert second.tool_calls[0]["output"]["subsidy_yen"] == 7_500_000
+
+
+def _run(settings, *args):
+    return CliRunner().invoke(cli, ["--index-dir", str(settings.index_dir), *args])
+
+
+def test_calc_cli_json_contract(settings):
+    result = _run(
+        settings,
+        "calc",
+        "--json",
+        "-p",
+        "省力化投資補助金",
+        "-f",
+        "カタログ",
+        "-e",
+        "令和5年度補正",
+        "-n",
+        "10",
+        "-x",
+        "800万円",
+        "-c",
+        "賃上げ",
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert {"subsidy_yen", "cap_yen", "rate", "edition", "steps", "sources"} <= out.keys()
+    assert (out["subsidy_yen"], out["cap_yen"], out["rate"]) == (4_000_000, 7_500_000, "1/2")
+    assert out["sources"][0]["source_file"] == "002_1ca539d7a2e31e25.txt" and out["sources"][0]["quote"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-p", "存在しない補助金", "-x", "100"], "計算規則はありません"),
+        (["-p", "shoryokuka", "-f", "なぞ枠", "-x", "100"], "見つかりません"),
+        (["-p", "shoryokuka", "-f", "一般型", "-x", "-5"], "1円以上"),
+        (["-p", "shoryokuka", "-f", "一般型", "-s", "sme", "-x", "0"], "1円以上"),
+        (["-p", "shoryokuka", "-f", "一般型", "-s", "sme", "-x", "10000000000000"], "大きすぎます"),
+        (["-p", "shoryokuka", "-f", "一般型", "-x", "100万円"], "企業規模"),
+        (["-p", "shoryokuka", "-f", "一般型", "-s", "巨大", "-x", "100万円"], "企業規模「巨大」"),
+        (["-p", "shoryokuka", "-c", "宝くじ当選", "-x", "100万円"], "条件「宝くじ当選」"),
+        (["-p", "shoryokuka", "-e", "平成元年", "-x", "100万円"], "版は見つかりません"),
+    ],
+)
+def test_calc_cli_bad_input_gets_a_japanese_message_and_exit_2(settings, args, message):
+    result = _run(settings, "calc", *args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
