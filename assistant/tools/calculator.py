@@ -487,6 +487,16 @@ def calculate(req: CalcRequest, book: Rulebook) -> CalcResult:
         result.status = STATUS_OK
         result.missing = [m for m in missing if not m.startswith("補助上限の内訳")]
     else:
+        if frame.minimum is not None and high < frame.minimum.yen:
+            result.status = STATUS_BELOW_MINIMUM
+            result.subsidy_yen = 0
+            warnings.append(
+                f"補助額は最大でも {yen_ja(high)} で、補助下限額 {yen_ja(frame.minimum.yen)} に届かないため、"
+                "この枠の対象になりません。"
+            )
+            return result
+        if frame.minimum is not None and low < frame.minimum.yen:
+            warnings.append(f"補助額が補助下限額 {yen_ja(frame.minimum.yen)} に届かない場合は、この枠の対象になりません。")
         result.status = STATUS_RANGE
         result.subsidy_range_yen = [low if low > 0 else None, high]
         lower = f"{yen_ja(low)}〜" if low > 0 else "最大"
