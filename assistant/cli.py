@@ -146,24 +146,6 @@ def ask(ctx: click.Context, question: str | None, batch: Path | None, as_json: b
     click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=None) if as_json else _render(answer))
 
 
-def _expense(value: str | None) -> int | None:
-    from .tools.parse import money_to_yen
-
-    if value is None:
-        return None
-    text = value.replace(",", "").strip()
-    if text.startswith(("-", "−", "ー")):
-        raise InputError("補助対象経費は1円以上の金額を入力してください。")
-    if text.isdigit():
-        return int(text)
-    yen = money_to_yen(value)
-    if yen is None:
-        raise InputError(
-            f"補助対象経費「{value}」を金額として読めません。円で入力してください（例: 12000000 または 1,200万円）。"
-        )
-    return yen
-
-
 def _conditions(values: tuple[str, ...], book) -> frozenset[str]:
     from .text import nfkc
 
@@ -209,6 +191,7 @@ def calc(
     from .ingest.corpus import load_corpus
     from .render import render_calc, render_rules
     from .tools.calculator import CalcRequest, calculate
+    from .tools.parse import parse_expense
     from .tools.rules import load_rulebook
 
     settings = _settings(ctx)
@@ -219,7 +202,7 @@ def calc(
         return
     if not program:
         raise InputError("--program で制度を指定してください（一覧は assistant calc --list）。")
-    req = CalcRequest(program, frame, edition, size, employees, _expense(expense), _conditions(conditions, book))
+    req = CalcRequest(program, frame, edition, size, employees, parse_expense(expense), _conditions(conditions, book))
     result = calculate(req, book)
     click.echo(json.dumps(result.to_dict(), ensure_ascii=False) if as_json else render_calc(result))
 

@@ -93,8 +93,12 @@ class Assistant:
         parsed = self.parser.parse(question, program_hint=hint)
         if self.parser.is_calculation(parsed):
             return parsed
-        if context is not None and parsed.program in (None, context.program) and parsed.has_facts():
-            return parsed.merged_over(context)
+        if context is not None and parsed.program in (None, context.program):
+            choice = self.parser.pick_choice(question, context.pending.get("frame", []))
+            if choice is not None and parsed.frame is None:
+                parsed.frame = choice
+            if parsed.has_facts():
+                return parsed.merged_over(context)
         return None
 
     def _calc_answer(self, question: str, parsed: ParsedQuestion, rag) -> Answer:
@@ -104,6 +108,7 @@ class Assistant:
         except MissingInputs as missing:
             rules = self.rulebook.get(req.program)
             answer = follow_up_answer(question, req, missing, rules.name if rules else "")
+            parsed.pending = {m.key: list(m.choices) for m in missing.missing if m.choices}
         except InputError as exc:  # unknown frame, no rule for the stated conditions: say so, then what the decks say
             answer = rag.invoke({"question": question})
             answer.answer = f"※ 補助額を計算できませんでした: {exc}\n" + answer.answer

@@ -23,6 +23,9 @@ class Settings:
     top_k: int = 5
     rrf_k: int = 60
     max_question_chars: int = 2000
+    host: str = "127.0.0.1"
+    port: int = 7860
+    feedback_file: Path = REPO_ROOT / "feedback" / "feedback.jsonl"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -33,6 +36,7 @@ class Settings:
         if home:
             values["corpus_dir"] = Path(home) / "corpus"
             values["index_dir"] = Path(home) / "index"
+            values["feedback_file"] = Path(home) / "feedback" / "feedback.jsonl"
         for f in fields(cls):
             raw = env.get(f"ASSISTANT_{f.name.upper()}")
             if raw is None or raw == "":
@@ -51,6 +55,8 @@ class Settings:
             raise InputError(f"検索方式「{self.retriever}」は使えません。{modes} のいずれかを指定してください。")
         if not 1 <= self.top_k <= 50:
             raise InputError("top_k は 1〜50 の範囲で指定してください。")
+        if not 0 <= self.port <= 65535:
+            raise InputError("ポート番号は 0〜65535 で指定してください。")
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

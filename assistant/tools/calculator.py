@@ -111,7 +111,7 @@ def _rate_text(rule: RateRule) -> str:
     if rule.rate is not None:
         return rule.rate
     if rule.options is not None:
-        return "〜".join(rule.options)
+        return " または ".join(rule.options)
     parts = []
     prev: int | None = None
     for tier in rule.tiers or []:
@@ -312,13 +312,13 @@ def _source_dict(src: Source, book: Rulebook) -> dict:
 
 def _check_numbers(req: CalcRequest) -> None:
     if req.expense_yen is not None:
-        if isinstance(req.expense_yen, float) and math.isnan(req.expense_yen):
+        if isinstance(req.expense_yen, float) and not math.isfinite(req.expense_yen):
             raise InputError("補助対象経費が数値ではありません。金額を円で入力してください（例: 1200万円）。")
         if req.expense_yen <= 0:
             raise InputError("補助対象経費は1円以上の金額を入力してください。")
         if req.expense_yen > MAX_EXPENSE_YEN:
             raise InputError(
-                f"補助対象経費 {yen_ja(int(req.expense_yen))} は大きすぎます。1兆円以下で入力してください。"
+                f"補助対象経費 {yen_ja(math.floor(req.expense_yen))} は大きすぎます。1兆円以下で入力してください。"
             )
     if req.employees is not None and not 0 <= req.employees <= MAX_EMPLOYEES:
         raise InputError("従業員数は0人以上100万人以下で入力してください。")
@@ -496,7 +496,9 @@ def calculate(req: CalcRequest, book: Rulebook) -> CalcResult:
             )
             return result
         if frame.minimum is not None and low < frame.minimum.yen:
-            warnings.append(f"補助額が補助下限額 {yen_ja(frame.minimum.yen)} に届かない場合は、この枠の対象になりません。")
+            warnings.append(
+                f"補助額が補助下限額 {yen_ja(frame.minimum.yen)} に届かない場合は、この枠の対象になりません。"
+            )
         result.status = STATUS_RANGE
         result.subsidy_range_yen = [low if low > 0 else None, high]
         lower = f"{yen_ja(low)}〜" if low > 0 else "最大"

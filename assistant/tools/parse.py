@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..errors import InputError
 from ..text import nfkc
 from .calculator import CalcRequest
 from .rules import ProgramRules, Rulebook
@@ -34,8 +35,10 @@ _EMPLOYEES = re.compile(
 _NEGATION = re.compile(
     r"^(?:で|じゃ|では|には|に)?(?:は)?(?:ない|なく|無い|なし|無し|しない|していない|せず|ではありません|じゃありません)"
 )
+# asking for a subsidy amount (a question with an expense amount is a calculation anyway)
 _CALC_INTENT = re.compile(
-    r"(いくら|何円|何万円|もらえる|貰える|出る|出ます|受け取れ|補助され|支給され|計算|試算|どのくらい補助|どれくらい補助|どれだけ補助)"
+    r"(いくら(?:補助|もらえ|貰え|出|になり|になる|受け|支給)|補助(?:額|金額|金)は(?:いくら|何円|何万円)|もらえる|貰える"
+    r"|補助され|支給され|補助額を計算|計算して|試算|どのくらい補助|どれくらい補助|どれだけ補助)"
 )
 _CAP_INTENT = re.compile(r"(上限|下限|最大|いくらまで|補助率)")
 
@@ -71,6 +74,23 @@ def money_to_yen(expr: str) -> int | None:
     return round(total) if total > 0 else None
 
 
+def parse_expense(value: object) -> int | None:
+    """An expense typed into a form or a flag (「12000000」「1,200万円」); None when empty; InputError if unreadable."""
+    if value is None or not str(value).strip():
+        return None
+    text = nfkc(str(value)).replace(",", "").strip()
+    if text.startswith(("-", "−", "ー")):
+        raise InputError("補助対象経費は1円以上の金額を入力してください。")
+    if text.isdigit():
+        return int(text)
+    yen = money_to_yen(text)
+    if yen is None:
+        raise InputError(
+            f"補助対象経費「{value}」を金額として読めません。円で入力してください（例: 12000000 または 1,200万円）。"
+        )
+    return yen
+
+
 @dataclass(frozen=True)
 class Money:
     yen: int
@@ -103,6 +123,7 @@ class ParsedQuestion:
     notes: list[str] = field(default_factory=list)
     calc_intent: bool = False
     cap_intent: bool = False
+    pending: dict[str, list[str]] = field(default_factory=dict)  # choices the last follow-up question offered
 
     def request(self) -> CalcRequest:
         return CalcRequest(
@@ -248,6 +269,20 @@ class QuestionParser:
             f"従業員{out.employees}名・{industry.label}のため{verdict}として計算しました"
             f"（小規模事業者は{industry.label}で従業員{industry.small_max_employees}人以下）。"
         )
+
+    @staticmethod
+    def pick_choice(question: str, choices: list[str]) -> str | None:
+        """The one offered choice a short reply names (「2機能以上です」→ 「…（ソフト2機能以上）」), if exactly one."""
+        reply = re.sub(
+            r"(です|でお願いします|にします|で|を選びます|の方|のほう)?[。.!！]*$", "", nfkc(question).strip()
+        )
+        if len(reply) < 2:
+            return None
+        hits = [c for c in choices if reply in nfkc(c)]
+        if len(hits) != 1:
+            inner = {c: re.findall(r"[（(]([^）)]+)[）)]", nfkc(c)) for c in choices}
+            hits = [c for c, parts in inner.items() if any(p and p in nfkc(question) for p in parts)]
+        return hits[0] if len(hits) == 1 else None
 
     def is_calculation(self, parsed: ParsedQuestion) -> bool:
         """A question the calculator should answer: a program with rules and an amount, or an explicit ask for one."""

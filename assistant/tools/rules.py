@@ -279,6 +279,14 @@ def _check(path: Path, rules: ProgramRules, corpus: Corpus, vocab: Vocabulary) -
             fail(ed.id, f"資料「{ed.deck}」はマニフェストにありません")
         if len({f.id for f in ed.frames}) != len(ed.frames):
             fail(ed.id, "frame id が重複しています")
+        for fr in ed.frames:  # a frame's own name must pick that frame alone, or 「どれですか？」 would never end
+            clash = [
+                o.id
+                for o in ed.frames
+                if o is not fr and _squash(fr.name) in {_squash(a) for a in [o.name, *o.aliases]}
+            ]
+            if clash:
+                fail(f"{ed.id}.{fr.id}", f"枠名「{fr.name}」が別の枠（{', '.join(clash)}）の名前・別名と同じです")
         for fr in ed.frames:
             where = f"{ed.id}.{fr.id}"
             items = [*fr.caps, *fr.uplifts, *fr.rates, *([fr.minimum] if fr.minimum else [])]

@@ -1,0 +1,219 @@
+"""What the Gradio handlers do, without Gradio: answer a chat turn, render sources, run the calculator form, save
+feedback. Each function takes the loaded Assistant and per-session state explicitly, so sessions never share state and
+the handlers are testable without launching the UI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..answer.types import Answer
+from ..errors import AssistantError
+from ..service import Assistant
+from ..text import display_line
+from ..tools.calculator import CalcRequest, yen_ja
+from ..tools.parse import parse_expense
+
+log = logging.getLogger("assistant.app")
+
+NOTICE = (
+    "表示する金額・条件は経済産業局の資料に基づく参考情報です。"
+    "申請前に必ず最新の公募要領・事務局の案内で確認してください。"
+)
+INTERNAL_ERROR = "申し訳ありません。内部でエラーが起きました。質問を短くするか、時間をおいてもう一度お試しください。"
+OLDER_BADGE = "🕘 古い資料の数値を含みます"
+STREAM_CHUNK = 24  # characters per streamed update
+
+
+@dataclass
+class Session:
+    """One browser session's conversation: the calculator facts carried between turns and the last answer."""
+
+    context: object | None = None
+    last: Answer | None = None
+    history: list[dict] = field(default_factory=list)
+
+
+def cut_question(question: str, max_chars: int) -> tuple[str, str | None]:
+    """An over-long question is cut (not refused) in the app, with a message saying so."""
+    q = (question or "").strip()
+    if len(q) <= max_chars:
+        return q, None
+    return q[
+        :max_chars
+    ], f"質問が長すぎるため、最初の{max_chars:,}文字だけを使って回答しました（全体で{len(q):,}文字）。"
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The chat bubble: the answer with its [n] markers, a badge when an older deck's figure is shown."""
+    text = answer.answer
+    if any(c.older for c in answer.citations):
+        text = f"**{OLDER_BADGE}**\n\n{text}"
+    return text.replace("\n", "  \n")  # markdown line breaks
+
+
+def respond(assistant: Assistant, session: Session, question: str) -> Iterator[str]:
+    """Answer one chat turn, yielding the growing reply (the answer streams); updates ``session``."""
+    q, cut_note = cut_question(question, assistant.settings.max_question_chars)
+    try:
+        answer = assistant.ask(q, context=session.context)
+    except AssistantError as exc:
+        yield str(exc)
+        return
+    except Exception:  # a user never sees a stack trace; the log gets it (without the question text)
+        log.exception("chat turn failed")
+        yield INTERNAL_ERROR
+        return
+    session.context = answer.context if answer.context is not None else session.context
+    session.last = answer
+    full = answer_markdown(answer)
+    if cut_note:
+        full = f"※ {cut_note}  \n\n{full}"
+    for end in range(STREAM_CHUNK, len(full) + STREAM_CHUNK, STREAM_CHUNK):
+        yield full[:end]
+
+
+def _highlight(text: str, quotes: tuple[str, ...]) -> str:
+    squashed = [" ".join(q.split()) for q in quotes]
+    rows = []
+    for raw in text.split("\n"):
+        shown = display_line(raw)
+        if not shown:
+            continue
+        flat = " ".join(shown.split())
+        used = any(q and (q in flat or flat in q) and len(flat) >= 2 for q in squashed)
+        esc = html.escape(shown)
+        rows.append(f'<mark class="used">{esc}</mark>' if used else esc)
+    return "<br>".join(rows)
+
+
+def sources_html(answer: Answer | None) -> str:
+    """The sources panel: each cited slide with issuer, date, slide number, title and full text, used lines marked."""
+    if answer is None or not answer.citations:
+        return '<div class="sources-empty">出典はまだありません。</div>'
+    parts = []
+    for i, c in enumerate(answer.citations, 1):
+        badge = f' <span class="badge-older">{OLDER_BADGE}</span>' if c.older else ""
+        parts.append(
+            f'<details class="source" open><summary><b>[{i}]</b> {html.escape(c.issuer)}（{html.escape(c.date_label)}）'
+            f" — {html.escape(c.source_file)} スライド{c.slide}「{html.escape(c.title)}」{badge}</summary>"
+            f'<div class="slide-text">{_highlight(c.text, c.quotes)}</div></details>'
+        )
+    return '<div class="sources">' + "".join(parts) + "</div>"
+
+
+def save_feedback(path: Path, session: Session, rating: str, comment: str, lock: threading.Lock) -> str:
+    """Append one good/bad rating (with an optional comment) on the last answer to a local JSONL file."""
+    if session.last is None:
+        return "評価する回答がまだありません。先に質問してください。"
+    if rating not in ("good", "bad"):
+        return "「良い」か「良くない」を選んでください。"
+    record = {
+        "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "rating": rating,
+        "comment": (comment or "").strip()[:2000],
+        "question": session.last.question,
+        "answer": session.last.answer,
+        "abstained": session.last.abstained,
+        "citations": [{"source_file": c.source_file, "slide": c.slide} for c in session.last.citations],
+        "tool_calls": [c["tool"] for c in session.last.tool_calls],
+    }
+    with lock:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return "ありがとうございます。評価を保存しました。"
+
+
+# ------------------------------------------------------------------------------------------------ calculator tab
+
+
+def program_choices(assistant: Assistant) -> list[tuple[str, str]]:
+    return [(p.name, pid) for pid, p in assistant.rulebook.programs.items()]
+
+
+def edition_choices(assistant: Assistant, program: str | None) -> list[tuple[str, str]]:
+    rules = assistant.rulebook.get(program or "")
+    if rules is None:
+        return []
+    return [("最新の資料", "")] + [(f"{e.label}（{e.date:%Y年%-m月}）", e.id) for e in rules.newest_first()]
+
+
+def frame_choices(assistant: Assistant, program: str | None, edition: str | None) -> list[tuple[str, str]]:
+    rules = assistant.rulebook.get(program or "")
+    if rules is None:
+        return []
+    eds = [rules.edition(edition)] if edition else rules.newest_first()
+    seen: dict[str, str] = {}
+    for ed in eds:
+        for f in ed.frames if ed else []:
+            seen.setdefault(f.id, f.name)
+    return [(name, fid) for fid, name in seen.items()]
+
+
+def size_choices(assistant: Assistant) -> list[tuple[str, str]]:
+    return [("指定なし", "")] + [(t.label, sid) for sid, t in assistant.rulebook.vocabulary.sizes.items()]
+
+
+def condition_choices(assistant: Assistant) -> list[tuple[str, str]]:
+    return [(t.label, cid) for cid, t in assistant.rulebook.vocabulary.conditions.items()]
+
+
+def run_calculator(
+    assistant: Assistant,
+    program: str | None,
+    edition: str | None,
+    frame: str | None,
+    size: str | None,
+    employees: float | None,
+    expense: str | None,
+    conditions: list[str] | None,
+) -> tuple[str, str]:
+    """The calculator form → (result markdown, sources html). Errors come back as a message, never a trace."""
+    try:
+        if not program:
+            return "制度を選んでください。", ""
+        yen = parse_expense(expense)
+        req = CalcRequest(
+            program=program,
+            frame=frame or None,
+            edition=edition or None,
+            size=size or None,
+            employees=None if employees in (None, "") else int(employees),
+            expense_yen=yen,
+            conditions=frozenset(conditions or []),
+        )
+        result = assistant.calculate(req)
+    except AssistantError as exc:
+        return f"⚠️ {exc}", ""
+    except Exception:
+        log.exception("calculator form failed")
+        return INTERNAL_ERROR, ""
+    if result.subsidy_yen is not None:
+        head = f"### 補助額: {yen_ja(result.subsidy_yen)}"
+    elif result.subsidy_range_yen:
+        lo, hi = result.subsidy_range_yen
+        head = f"### 補助額: {'最大' if lo is None else yen_ja(lo) + '〜'}{yen_ja(hi)}（資料だけでは1つに決まりません）"
+    else:
+        cap = yen_ja(result.cap_yen) if result.cap_yen is not None else "範囲のみ"
+        head = f"### 補助上限: {cap}（補助率 {result.rate}）"
+    lines = [head, f"{result.program_name}「{result.frame_name}」— {result.edition['label']}", "", "**計算**"]
+    lines += [f"1. {s}" for s in result.steps]
+    if result.warnings or result.missing:
+        lines += ["", "**注意**"] + [f"- {w}" for w in result.warnings] + [f"- 不足: {m}" for m in result.missing]
+    lines += ["", f"_{NOTICE}_"]
+    src = []
+    for i, s in enumerate(result.sources, 1):
+        src.append(
+            f'<div class="source"><b>[{i}]</b> {html.escape(s.get("issuer", ""))}'
+            f"（{html.escape(s.get('date_label', ''))}）"
+            f" — {html.escape(s['source_file'])} スライド{s['slide']}「{html.escape(s.get('title', ''))}」<br>"
+            f'<mark class="used">{html.escape(s["quote"])}</mark></div>'
+        )
+    return "\n".join(lines), '<div class="sources">' + "".join(src) + "</div>"
