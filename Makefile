@@ -1,9 +1,9 @@
 # Mirrors the README.
 .PHONY: run test lint bench eval
 run:
-	pip install -e . && assistant ask "ものづくり補助金のグローバル枠の補助上限はいくらですか？"
+	pip install -e . && python app.py
 test:
-	pip install -e ".[test]" && HF_HUB_OFFLINE=1 python -m pytest
+	apt-get update -qq && apt-get install -y -qq chromium chromium-driver && pip install -e ".[test]" && HF_HUB_OFFLINE=1 python -m pytest
 lint:
 	ruff check .
 bench:
