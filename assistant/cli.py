@@ -207,6 +207,45 @@ def calc(
     click.echo(json.dumps(result.to_dict(), ensure_ascii=False) if as_json else render_calc(result))
 
 
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="JSONL で標準出力へ")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="CSV（Excel で開ける UTF-8 BOM 付き）または .jsonl に保存")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="締切の判定に使う今日の日付（既定: 今日）")
+@click.pass_context
+def triage(ctx: click.Context, file: Path, as_json: bool, output: Path | None, today) -> None:
+    """問い合わせファイル（JSONL または CSV: id, text）を一括で振り分けます。"""
+    import datetime as dt
+
+    from .service import Assistant
+    from .triage.io import csv_text, read_inquiries, write_atomic
+    from .triage.triage import Triage
+
+    items, problems = read_inquiries(file)
+    for problem in problems:
+        click.echo(f"警告: {problem}", err=True)
+    settings = _settings(ctx)
+    engine = Triage(Assistant.load(settings, progress=_progress))
+    day = today.date() if today else dt.date.today()
+    results = [engine.run(iid, text, day).to_dict() for iid, text in items]
+    if output is not None:
+        if output.suffix.lower() in (".jsonl", ".json"):
+            write_atomic(output, (json.dumps(r, ensure_ascii=False) + "\n" for r in results))
+        else:
+            write_atomic(output, [csv_text(results)], encoding="utf-8-sig")
+        click.echo(f"{len(results)}件を振り分けました → {output}", err=True)
+    if as_json or output is None:
+        for r in results:
+            if as_json:
+                click.echo(json.dumps(r, ensure_ascii=False))
+            else:
+                flag = "【要確認】" if r["needs_human"] else ""
+                click.echo(f"[{r['id']}] {flag}{r['category']} / {' / '.join(r['programs']) or '該当なし'} / "
+                           f"{' / '.join(r['contacts'][:2])}")
+    if problems:
+        sys.exit(1)
+
+
 def _render(answer) -> str:
     from .render import render_answer
 
