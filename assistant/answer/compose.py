@@ -60,6 +60,9 @@ class Composer:
                 chosen.append(cand[0])
                 cited.append(hit.slide)
 
+        reason = self.scope.off_slide_reason(q, cited)
+        if reason:
+            return self.abstain(question, programs, reason)
         older = self._older_edition(hits, best.slide, programs, key, intent, chosen)
         return self._render(question, programs, cited, chosen, older)
 

@@ -14,7 +14,7 @@ from ..index.store import Index
 from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
 from ..settings import Settings
-from ..text import nfkc
+from ..text import nfkc, proper_nouns
 from .edition import asked_years
 from .lexical import TermStats, intent_of
 
@@ -24,6 +24,7 @@ RERANK_WEIGHT = 2.0   # in units of a first-rank RRF contribution
 DENSE_WEIGHT = 0.5    # the static word-vector model is weaker than BM25 on this corpus (see README)
 PROGRAM_BONUS = 0.6   # in units of a first-rank RRF contribution
 RECENCY_BONUS = 0.6   # per step of deck recency (newest deck gets the most)
+NAME_BONUS = 0.6      # a slide naming the question's proper nouns (中国経済産業局, 香川), in RRF units
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Retriever:
             lists["bm25"] = [row for row, _ in self.index.bm25.search(expanded, CANDIDATES)]
         if mode in ("hybrid", "dense"):
             lists["dense"] = [row for row, _ in self.index.dense_search(expanded, CANDIDATES)]
-        hits = self._fuse(lists, programs, asked_years(q))
+        hits = self._fuse(lists, programs, asked_years(q), proper_nouns(q))
         return self._rerank(q, hits)[:k]
 
     def _rerank(self, q: str, hits: list[Hit]) -> list[Hit]:
@@ -83,7 +84,8 @@ class Retriever:
         head.sort(key=lambda h: (-h.score, h.slide.source_file, h.slide.number))
         return head + tail
 
-    def _fuse(self, lists: dict[str, list[int]], programs: list[str], years: list[int]) -> list[Hit]:
+    def _fuse(self, lists: dict[str, list[int]], programs: list[str], years: list[int],
+              names: list[str]) -> list[Hit]:
         rrf_k = self.settings.rrf_k
         unit = 1.0 / (rrf_k + 1)
         score: dict[tuple[str, int], float] = defaultdict(float)
@@ -111,6 +113,8 @@ class Retriever:
                     bonus += PROGRAM_BONUS / 2
                 elif set(programs) & set(slide.programs) and len(slide.programs) <= 2:
                     bonus += PROGRAM_BONUS / 3
+            if names:
+                bonus += NAME_BONUS * sum(n in slide.text for n in names) / len(names)
             if years:
                 bonus += RECENCY_BONUS * (1.0 if self._year[slide.source_file] in years else 0.0)
             else:

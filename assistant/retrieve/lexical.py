@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..index.bm25 import terms
+from ..index.passages import leads
 from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
 from ..text import display_line, sentences, tokenize
@@ -60,8 +61,9 @@ class TermStats:
         df: Counter[str] = Counter()
         self.slide_terms: dict[str, set[str]] = {}
         self.title_terms: dict[str, frozenset[str]] = {}
+        lead = leads(corpus)
         for s in corpus.slides:
-            header = " ".join([s.title, *(corpus.registry.get(p).name for p in s.topic)])
+            header = " ".join([lead.get(s.slide_id, ""), s.title, *(corpus.registry.get(p).name for p in s.topic)])
             t = set(terms(f"{header}\n{s.text}"))
             self.slide_terms[s.slide_id] = t
             self.title_terms[s.slide_id] = frozenset(terms(header))
