@@ -43,7 +43,8 @@ def leads(corpus: Corpus) -> dict[str, str]:
     out: dict[str, str] = {}
     previous: Slide | None = None
     for slide in corpus.slides:
-        if previous is not None and previous.source_file == slide.source_file and not slide.topic and not slide.programs:
+        continues = previous is not None and previous.source_file == slide.source_file
+        if previous is not None and continues and not slide.topic and not slide.programs:
             lines = [display_line(x) for x in previous.text.split("\n")]
             heads = [x for x in lines if 2 <= len(x) <= LEAD_CHARS and not _NOT_LEAD.search(x)]
             if heads:

@@ -19,8 +19,9 @@ from .edition import asked_years
 from .lexical import TermStats, intent_of
 
 CANDIDATES = 60
-RERANK = 15           # fused slides re-scored by their best sentence or table row
+RERANK = 30           # fused slides re-scored by their best sentence or table row
 RERANK_WEIGHT = 2.0   # in units of a first-rank RRF contribution
+COVERAGE_WEIGHT = 3.0  # share of the question's term weight found anywhere on the slide, same units
 DENSE_WEIGHT = 0.5    # the static word-vector model is weaker than BM25 on this corpus (see README)
 PROGRAM_BONUS = 0.6   # in units of a first-rank RRF contribution
 RECENCY_BONUS = 0.6   # per step of deck recency (newest deck gets the most)
@@ -79,8 +80,8 @@ class Retriever:
         best = [max((s for s, _ in self.stats.best_units(h.slide, key, intent)), default=0.0) for h in head]
         top = max(best) or 1.0
         unit = 1.0 / (self.settings.rrf_k + 1)
-        head = [Hit(h.slide, h.score + RERANK_WEIGHT * unit * (b / top), h.rows, h.bm25_rank, h.dense_rank)
-                for h, b in zip(head, best, strict=True)]
+        head = [Hit(h.slide, h.score + unit * (RERANK_WEIGHT * b / top + COVERAGE_WEIGHT * self.stats.coverage(
+                    key, h.slide)), h.rows, h.bm25_rank, h.dense_rank) for h, b in zip(head, best, strict=True)]
         head.sort(key=lambda h: (-h.score, h.slide.source_file, h.slide.number))
         return head + tail
 

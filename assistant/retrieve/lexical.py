@@ -32,6 +32,7 @@ _INTENTS: dict[str, re.Pattern[str]] = {
     "email": re.compile(r"メール|アドレス"),
     "url": re.compile(r"URL|サイト|ホームページ|HP|ウェブ|リンク"),
     "contact": re.compile(r"問い?合わ?せ|連絡|窓口|相談先|担当"),
+    "org": re.compile(r"どこが|どこの|誰が|運営|実施主体|担当"),
 }
 _HAS: dict[str, re.Pattern[str]] = {
     "amount": re.compile(r"\d[\d,.]*\s*(万|億|兆)?円|\d[\d,.]*\s*(万|億)(?!人|者|件)|\d+/\d+|\d+%|定額|無料|不要"),
@@ -40,6 +41,7 @@ _HAS: dict[str, re.Pattern[str]] = {
     "phone": re.compile(r"\d{2,4}\s*[-ー–−]\s*\d{2,4}\s*[-ー–−]\s*\d{3,4}"),
     "email": re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"),
     "url": re.compile(r"https?://"),
+    "org": re.compile(r"省|局|機構|協会|協議会|センター|事務局|法人|課|機関"),
     "contact": re.compile(r"https?://|@|\d{2,4}\s*[-ー–−]\s*\d{2,4}\s*[-ー–−]\s*\d{3,4}|電話|お問(い)?合(わ)?せ"),
 }
 # 「何人」「何件」「何時間」…: the counter a figure in the answer must carry.
@@ -75,8 +77,9 @@ class TermStats:
 
     def key_terms(self, question: str) -> list[str]:
         """Content terms of the question: words other than question words, plus bigrams of adjacent ones."""
-        words = [t for t in tokenize(question) if t not in _QUESTION_WORDS and not t.isdigit()]
-        return list(dict.fromkeys(words + [a + b for a, b in itertools.pairwise(words)]))
+        words = [t for t in tokenize(question) if t not in _QUESTION_WORDS]
+        pairs = [a + b for a, b in itertools.pairwise(words) if not b.isdigit()]  # 14回, 23次 stay whole
+        return list(dict.fromkeys([t for t in words if not t.isdigit()] + pairs))
 
     def known(self, term: str) -> bool:
         """Whether the term occurs on any slide."""
