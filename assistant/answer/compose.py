@@ -73,9 +73,12 @@ class Composer:
         if not programs or asked_years(q):
             return best
         top = max((sc for sc, _ in self.stats.best_units(best.slide, key, intent)), default=0.0)
+        numbered = [t for t in key if any(c.isdigit() for c in t) and t in self.stats.slide_terms[best.slide.slide_id]]
         for hit in hits[1:5]:
-            if not self._older(best.slide, hit.slide) or programs[0] not in hit.slide.topic:
+            if not self._older(best.slide, hit.slide) or programs[0] not in (*hit.slide.topic, *hit.slide.programs):
                 continue
+            if any(t not in self.stats.slide_terms[hit.slide.slide_id] for t in numbered):
+                continue  # the question names a round (第14回) the newer slide does not mention
             units = self.stats.best_units(hit.slide, key, intent)
             if units and units[0][0] >= NEWER_DECK_SHARE * top:
                 best = hit

@@ -23,6 +23,8 @@ _QUESTION_WORDS = {
     "お願い", "願い", "聞き", "聞く", "使う", "使える", "利用", "ぐらい", "くらい", "程度", "まで", "中", "的",
     "最新", "資料", "内容", "具体", "の", "か", "?", "会社", "当社", "うち", "弊社", "私", "者",
 }
+# 何者, 何件 … ask for a count; a lone kana is a verb stem or ending (い, し, さ).
+_FILLER = re.compile(r"^何.|^[ぁ-ん]$")
 # What kind of answer the question asks for (its intent), and how a line that gives one looks.
 _INTENTS: dict[str, re.Pattern[str]] = {
     "amount": re.compile(r"いくら|上限|下限|金額|補助額|率|万円|円|予算|要求額|費用|料金|受講料|会費|割合|何割|何%"),
@@ -45,7 +47,7 @@ _HAS: dict[str, re.Pattern[str]] = {
     "contact": re.compile(r"https?://|@|\d{2,4}\s*[-ー–−]\s*\d{2,4}\s*[-ー–−]\s*\d{3,4}|電話|お問(い)?合(わ)?せ"),
 }
 # 「何人」「何件」「何時間」…: the counter a figure in the answer must carry.
-_COUNTER = re.compile(r"何\s*(時間|段階|ヶ月|か月|カ月|講座|[年件者回名人次日社個点])")
+_COUNTER = re.compile(r"何\s*(時間|段階|ヶ月|か月|カ月|講座|[年件者回名人次日社個点])|([件人者社])数")
 _NUMBER = re.compile(r"\d[\d,.]*(?:万|億)?円?|\d+/\d+")
 ANSWER_BOOST = 1.8     # a line that gives the kind of answer asked for
 ANSWER_MISSING = 0.6   # a line that does not
@@ -77,7 +79,7 @@ class TermStats:
 
     def key_terms(self, question: str) -> list[str]:
         """Content terms of the question: words other than question words, plus bigrams of adjacent ones."""
-        words = [t for t in tokenize(question) if t not in _QUESTION_WORDS]
+        words = [t for t in tokenize(question) if t not in _QUESTION_WORDS and not _FILLER.match(t)]
         pairs = [a + b for a, b in itertools.pairwise(words) if not b.isdigit()]  # 14回, 23次 stay whole
         return list(dict.fromkeys([t for t in words if not t.isdigit()] + pairs))
 
@@ -144,10 +146,13 @@ class Unit:
 
 
 def _is_label(raw: str, shown: str) -> bool:
-    """A heading, or a short line that is not a sentence: it names what the following lines give."""
+    """A heading, or a short line that is neither a sentence nor a value (申請受付開始:令和8年2月2日): it names
+    what the following lines give."""
     if raw.lstrip().startswith("#"):
         return True
-    return len(shown) <= LABEL_CHARS and not shown.endswith("。")
+    if len(shown) > LABEL_CHARS or shown.endswith("。") or ":" in shown:
+        return False
+    return not any(_HAS[name].search(shown) for name in ("date", "phone", "url", "email"))
 
 
 def units_of(slide: Slide) -> list[Unit]:
@@ -204,5 +209,5 @@ def unigrams_of(key: list[str]) -> list[str]:
 def intent_of(question: str) -> set[str]:
     """Kinds of answer the question asks for: amount, date, phone, email, url, contact, count:<counter>."""
     out = {name for name, pattern in _INTENTS.items() if pattern.search(question)}
-    out |= {f"count:{m.group(1)}" for m in _COUNTER.finditer(question)}
+    out |= {f"count:{m.group(1) or m.group(2)}" for m in _COUNTER.finditer(question)}
     return out
