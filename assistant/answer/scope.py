@@ -20,7 +20,7 @@ from ..ingest.segment import Slide
 from ..retrieve.edition import asked_years
 from ..retrieve.hybrid import Hit
 from ..retrieve.lexical import TermStats
-from ..text import _tagger, nfkc, nouns, proper_nouns
+from ..text import _tagger, nfkc, nouns, proper_nouns, tokenize
 
 MIN_KNOWN = 0.5      # share of noun weight that must occur somewhere in the corpus
 MIN_COVERED = 0.2    # share of noun weight that must occur in the best three slides (no program named)
@@ -61,7 +61,7 @@ class ScopeCheck:
         if known < MIN_KNOWN:
             return f"質問の語の多く（{1 - known:.0%}）が収録資料に出てきません。"
         top = set().union(*(self.stats.slide_terms[h.slide.slide_id] for h in hits[:3])) if hits else set()
-        covered = sum(self.stats.weight(n) for n in ns if n in top) / total
+        covered = sum(self.stats.weight(n) for n in ns if n in top or self._synonym_in(n, top)) / total
         if covered < MIN_COVERED:
             return f"最も近いスライドでも質問の語の {covered:.0%} しか含まれていません。"
         return None
@@ -82,6 +82,10 @@ class ScopeCheck:
                 if total and sum(self.stats.weight(n) for n in rest if n in have) >= MIN_WITH_NOUN * total:
                     return None
         return f"収録資料には「{missing[0]}」について質問に答える記述がありません。"
+
+    def _synonym_in(self, noun: str, terms: set[str]) -> bool:
+        """Whether a deck word for ``noun`` (お墨付き → 認定, from corpus/synonyms.yaml) is among ``terms``."""
+        return any(t in terms for m in self.corpus.synonyms.means_of(noun) for t in tokenize(m))
 
     def _edition_reason(self, q: str, programs: list[str]) -> str | None:
         slides = [s for s in self.corpus.slides if programs[0] in s.programs or programs[0] in s.topic]

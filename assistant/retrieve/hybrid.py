@@ -61,7 +61,7 @@ class Retriever:
         mode = mode or self.settings.retriever
         q = nfkc(question)
         programs = self.programs_in(q)
-        expanded = f"{q} {self.corpus.registry.expansion(programs, q)}".strip()
+        expanded = f"{q} {self.corpus.registry.expansion(programs, q)} {self.corpus.synonyms.expansion(q)}".strip()
         lists: dict[str, list[int]] = {}
         if mode in ("hybrid", "bm25"):
             lists["bm25"] = [row for row, _ in self.index.bm25.search(expanded, CANDIDATES)]

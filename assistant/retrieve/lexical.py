@@ -63,6 +63,7 @@ class TermStats:
 
     def __init__(self, corpus: Corpus) -> None:
         df: Counter[str] = Counter()
+        self.synonyms = corpus.synonyms
         self.slide_terms: dict[str, set[str]] = {}
         self.title_terms: dict[str, frozenset[str]] = {}
         lead = leads(corpus)
@@ -78,7 +79,9 @@ class TermStats:
         self._units: dict[str, list[Unit]] = {}
 
     def key_terms(self, question: str) -> list[str]:
-        """Content terms of the question: words other than question words, plus bigrams of adjacent ones."""
+        """Content terms of the question and of its paraphrase synonyms: words other than question words, plus
+        bigrams of adjacent ones."""
+        question = f"{question} {self.synonyms.expansion(question)}".strip()
         words = [t for t in tokenize(question) if t not in _QUESTION_WORDS and not _FILLER.match(t)]
         pairs = [a + b for a, b in itertools.pairwise(words) if not b.isdigit()]  # 14回, 23次 stay whole
         return list(dict.fromkeys([t for t in words if not t.isdigit()] + pairs))
