@@ -47,7 +47,7 @@ _HAS: dict[str, re.Pattern[str]] = {
     "contact": re.compile(r"https?://|@|\d{2,4}\s*[-ー–−]\s*\d{2,4}\s*[-ー–−]\s*\d{3,4}|電話|お問(い)?合(わ)?せ"),
 }
 # 「何人」「何件」「何時間」…: the counter a figure in the answer must carry.
-_COUNTER = re.compile(r"何\s*(時間|段階|ヶ月|か月|カ月|講座|[年件者回名人次日社個点])|([件人者社])数")
+_COUNTER = re.compile(r"何\s*(時間|段階|ヶ月|か月|カ月|講座|[年件者回名人次日社個点])|([件人者社])数|いくつ()")
 _NUMBER = re.compile(r"\d[\d,.]*(?:万|億)?円?|\d+/\d+")
 ANSWER_BOOST = 1.8     # a line that gives the kind of answer asked for
 ANSWER_MISSING = 0.6   # a line that does not
@@ -123,9 +123,7 @@ class TermStats:
         if direct + context <= 0:
             return 0.0
         score = direct + CONTEXT_SHARE * context + TITLE_SHARE * title
-        wanted = answer_patterns(intent)
-        if wanted:
-            score *= ANSWER_BOOST if any(p.search(unit.text) for p in wanted) else ANSWER_MISSING
+        score *= answer_factor(unit, intent)
         if _echoes(unit, set(key) | title_terms):
             score *= ECHO_PENALTY
         return score / (1.0 + len(unit.text) / 400)
@@ -144,7 +142,7 @@ class Unit:
     position: float
     terms: frozenset[str]
     header: str | None = None  # the table's first row (for a row) or the label line above, shown with it
-    context: frozenset[str] = frozenset()  # terms of the label line, table header and previous line
+    context: frozenset[str] = frozenset()  # terms of the two label lines, table header and previous line
     words: tuple[str, ...] = ()  # unigrams of the text
 
 
@@ -163,6 +161,7 @@ def units_of(slide: Slide) -> list[Unit]:
     out: list[Unit] = []
     header: str | None = None
     label: str | None = None
+    outer: str | None = None  # the label before ``label`` (四国経済産業局 above 製造産業・情報政策課)
     previous = ""
     for line in slide.text.split("\n"):
         shown = display_line(line)
@@ -176,14 +175,14 @@ def units_of(slide: Slide) -> list[Unit]:
             text = piece[:MAX_UNIT_CHARS]
             row_header = header if is_row and header != text else None
             shown_with = row_header or (label if label != text and not is_row else None)
-            context = frozenset(terms(" ".join(x for x in (row_header, label, previous) if x)))
+            context = frozenset(terms(" ".join(x for x in (row_header, outer, label, previous) if x)))
             out.append(Unit(slide, text, len(out), frozenset(terms(text)), shown_with, context,
                             tuple(tokenize(text))))
             previous = text
         if is_row and header is None:
             header = shown[:MAX_UNIT_CHARS]
         if not is_row and _is_label(line, shown):
-            label = shown
+            outer, label = label, shown
     return out
 
 
@@ -193,6 +192,22 @@ def _echoes(unit: Unit, known: set[str]) -> bool:
         return True
     new = [w for w in unit.words if w not in known and not w.isdigit()]
     return len(new) < 0.25 * len(unit.words)
+
+
+def answer_factor(unit: Unit, intent: set[str]) -> float:
+    """Geometric mean over the asked answer types of ANSWER_BOOST (the line or its label gives one) or
+    ANSWER_MISSING; 1.0 when the question asks for no particular type."""
+    wanted = answer_patterns(intent)
+    if not wanted:
+        return 1.0
+    text = f"{unit.header or ''}\n{unit.text}"
+    hits = sum(1 for p in wanted if p.search(text))
+    return (ANSWER_BOOST ** hits * ANSWER_MISSING ** (len(wanted) - hits)) ** (1 / len(wanted))
+
+
+def gives_answer(unit: Unit, intent: set[str]) -> bool:
+    """Whether the line gives every kind of answer asked for (or none is asked)."""
+    return answer_factor(unit, intent) >= ANSWER_BOOST - 1e-9 or not answer_patterns(intent)
 
 
 def answer_patterns(intent: set[str]) -> list[re.Pattern[str]]:
@@ -212,5 +227,5 @@ def unigrams_of(key: list[str]) -> list[str]:
 def intent_of(question: str) -> set[str]:
     """Kinds of answer the question asks for: amount, date, phone, email, url, contact, count:<counter>."""
     out = {name for name, pattern in _INTENTS.items() if pattern.search(question)}
-    out |= {f"count:{m.group(1) or m.group(2)}" for m in _COUNTER.finditer(question)}
+    out |= {f"count:{m.group(1) or m.group(2) or ''}" for m in _COUNTER.finditer(question)}
     return out
