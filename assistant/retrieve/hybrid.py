@@ -20,7 +20,7 @@ from .lexical import TermStats, intent_of
 
 CANDIDATES = 60
 RERANK = 30           # fused slides re-scored by their best sentence or table row
-RERANK_WEIGHT = 2.0   # in units of a first-rank RRF contribution
+RERANK_WEIGHT = 1.5   # in units of a first-rank RRF contribution
 COVERAGE_WEIGHT = 3.0  # share of the question's term weight found anywhere on the slide, same units
 DENSE_WEIGHT = 0.5    # the static word-vector model is weaker than BM25 on this corpus (see README)
 PROGRAM_BONUS = 0.6   # in units of a first-rank RRF contribution
