@@ -7,7 +7,7 @@
 5. A round (第20回, 24次) or a fiscal year later than the newest deck that no slide of the program mentions.
 6. Without a program: too few of the question's nouns occur in the corpus, or in the best slides.
 7. After choosing the slides to quote: a proper noun of the question that none of them mentions, when no slide
-   naming it holds most of the question's other nouns either (香川県の最低賃金: the decks name 香川 only for an event).
+   naming it holds most of the question's other nouns either (a place the decks name only for an unrelated event).
 """
 
 from __future__ import annotations
