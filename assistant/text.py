@@ -84,3 +84,12 @@ def nouns(text: str) -> list[str]:
         if s not in out:
             out.append(s)
     return out
+
+
+def proper_nouns(text: str) -> list[str]:
+    """Proper nouns of two or more characters (places, organisations: 香川, 中国, 吉備中央町), in order."""
+    out: list[str] = []
+    for w in _tagger()(nfkc(text)):
+        if w.feature.pos2 == "固有名詞" and len(w.surface) >= 2 and w.surface not in out:
+            out.append(w.surface)
+    return out

@@ -12,7 +12,7 @@ from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
 from ..retrieve.edition import asked_years
 from ..retrieve.hybrid import Hit
-from ..retrieve.lexical import _NUMBER, TermStats, Unit, intent_of
+from ..retrieve.lexical import _NUMBER, TermStats, Unit, gives_answer, intent_of
 from ..settings import Settings
 from ..text import display_line, nfkc
 from .scope import ScopeCheck
@@ -60,6 +60,9 @@ class Composer:
                 chosen.append(cand[0])
                 cited.append(hit.slide)
 
+        reason = self.scope.off_slide_reason(q, cited)
+        if reason:
+            return self.abstain(question, programs, reason)
         older = self._older_edition(hits, best.slide, programs, key, intent, chosen)
         return self._render(question, programs, cited, chosen, older)
 
@@ -69,12 +72,19 @@ class Composer:
         best = hits[0]
         if not programs or asked_years(q):
             return best
-        top = max((sc for sc, _ in self.stats.best_units(best.slide, key, intent)), default=0.0)
+        first = self.stats.best_units(best.slide, key, intent)
+        top = first[0][0] if first else 0.0
+        answers = bool(first) and gives_answer(first[0][1], intent)
+        numbered = [t for t in key if any(c.isdigit() for c in t) and t in self.stats.slide_terms[best.slide.slide_id]]
         for hit in hits[1:5]:
-            if not self._older(best.slide, hit.slide) or programs[0] not in hit.slide.topic:
+            if not self._older(best.slide, hit.slide) or programs[0] not in (*hit.slide.topic, *hit.slide.programs):
                 continue
+            if any(t not in self.stats.slide_terms[hit.slide.slide_id] for t in numbered):
+                continue  # the question names a round (第14回) the newer slide does not mention
             units = self.stats.best_units(hit.slide, key, intent)
-            if units and units[0][0] >= NEWER_DECK_SHARE * top:
+            if not units or (answers and not gives_answer(units[0][1], intent)):
+                continue  # the newer slide does not give the kind of answer the older one gives
+            if units[0][0] >= NEWER_DECK_SHARE * top:
                 best = hit
         return best
 

@@ -6,6 +6,8 @@
 4. A rate or amount compound (採択率, 税率, 助成率 …) that no deck states.
 5. A round (第20回, 24次) or a fiscal year later than the newest deck that no slide of the program mentions.
 6. Without a program: too few of the question's nouns occur in the corpus, or in the best slides.
+7. After choosing the slides to quote: a proper noun of the question that none of them mentions, when no slide
+   naming it holds most of the question's other nouns either (a place the decks name only for an unrelated event).
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ import re
 from dataclasses import dataclass
 
 from ..ingest.corpus import Corpus
+from ..ingest.segment import Slide
 from ..retrieve.edition import asked_years
 from ..retrieve.hybrid import Hit
 from ..retrieve.lexical import TermStats
-from ..text import _tagger, nfkc, nouns
+from ..text import _tagger, nfkc, nouns, proper_nouns, tokenize
 
 MIN_KNOWN = 0.5      # share of noun weight that must occur somewhere in the corpus
 MIN_COVERED = 0.2    # share of noun weight that must occur in the best three slides (no program named)
+MIN_WITH_NOUN = 0.5  # share of the other nouns' weight a slide naming the question's proper noun must hold
 _MEASURE = re.compile(r"(?:補助金|助成金|給付金|支援金|控除|税制)")
 _RATE = re.compile(r"率")
 _ROUND = re.compile(r"第?\s*(\d+)\s*(次|回)")
@@ -39,7 +43,7 @@ class ScopeCheck:
         ns = nouns(q)
         if not ns and not programs:
             return "質問の要点となる語が見つかりませんでした。"
-        for word in self._proper_nouns(q):
+        for word in proper_nouns(q):
             if word not in self._text:
                 return f"「{word}」は収録資料に出てきません。"
         for m in _MEASURE.finditer(q):
@@ -57,10 +61,31 @@ class ScopeCheck:
         if known < MIN_KNOWN:
             return f"質問の語の多く（{1 - known:.0%}）が収録資料に出てきません。"
         top = set().union(*(self.stats.slide_terms[h.slide.slide_id] for h in hits[:3])) if hits else set()
-        covered = sum(self.stats.weight(n) for n in ns if n in top) / total
+        covered = sum(self.stats.weight(n) for n in ns if n in top or self._synonym_in(n, top)) / total
         if covered < MIN_COVERED:
             return f"最も近いスライドでも質問の語の {covered:.0%} しか含まれていません。"
         return None
+
+    def off_slide_reason(self, question: str, slides: list[Slide]) -> str | None:
+        """A proper noun of the question (香川県) that the answer's slides do not mention, while no slide that
+        does mention it covers the rest of the question: the decks answer only a more general question."""
+        q = nfkc(question)
+        text = "\n".join(f"{s.title}\n{s.text}" for s in slides)
+        missing = [w for w in proper_nouns(q) if w not in text]
+        if not missing:
+            return None
+        rest = [n for n in nouns(q) if not any(n in w for w in missing)]
+        total = sum(self.stats.weight(n) for n in rest)
+        for s in self.corpus.slides:
+            if all(w in s.text for w in missing):
+                have = self.stats.slide_terms[s.slide_id]
+                if total and sum(self.stats.weight(n) for n in rest if n in have) >= MIN_WITH_NOUN * total:
+                    return None
+        return f"収録資料には「{missing[0]}」について質問に答える記述がありません。"
+
+    def _synonym_in(self, noun: str, terms: set[str]) -> bool:
+        """Whether a deck word for ``noun`` (お墨付き → 認定, from corpus/synonyms.yaml) is among ``terms``."""
+        return any(t in terms for m in self.corpus.synonyms.means_of(noun) for t in tokenize(m))
 
     def _edition_reason(self, q: str, programs: list[str]) -> str | None:
         slides = [s for s in self.corpus.slides if programs[0] in s.programs or programs[0] in s.topic]
@@ -80,16 +105,12 @@ class ScopeCheck:
         return len(list(_tagger()(stem))) >= 2 and stem in self._text
 
     @staticmethod
-    def _proper_nouns(q: str) -> list[str]:
-        return [w.surface for w in _tagger()(q) if w.feature.pos2 == "固有名詞" and len(w.surface) >= 2]
-
-    @staticmethod
     def _noun_compound_ending(q: str, end: int) -> str | None:
         """The run of nouns ending at ``end`` (e.g. 採択率), if it is two or more words."""
         words = list(_tagger()(q[:end]))
         run: list[str] = []
         for w in reversed(words):
-            if w.feature.pos1 not in ("名詞", "接尾辞"):
+            if w.feature.pos1 not in ("名詞", "接尾辞", "接頭辞", "形状詞"):
                 break
             run.insert(0, w.surface)
         return "".join(run) if len(run) >= 2 else None

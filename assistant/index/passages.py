@@ -4,6 +4,7 @@ Citations always name the whole slide."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 from ..ingest.corpus import Corpus
@@ -11,7 +12,9 @@ from ..ingest.segment import Slide
 from ..text import display_line
 
 MAX_PASSAGE_CHARS = 400
-PASSAGE_VERSION = "1"
+PASSAGE_VERSION = "2"
+LEAD_CHARS = 30  # a heading this short (PDF text wraps at about 40) at the end of a slide may introduce the next one
+_NOT_LEAD = re.compile(r"^\d+$|^\(出典\)|https?://|:|[。、]$")
 
 
 @dataclass(frozen=True)
@@ -29,9 +32,25 @@ class Passage:
         return asdict(self)
 
 
-def slide_header(slide: Slide, corpus: Corpus) -> str:
+def slide_header(slide: Slide, corpus: Corpus, lead: str = "") -> str:
     names = [corpus.registry.get(pid).name for pid in slide.topic]
-    return " ".join([slide.title, *(f"[{n}]" for n in names)])
+    return " ".join([x for x in (lead, slide.title) if x] + [f"[{n}]" for n in names])
+
+
+def leads(corpus: Corpus) -> dict[str, str]:
+    """For a slide naming no program (◆実施概要), the last short heading of the slide before it in the same deck:
+    slide boundaries are heuristic, and such a slide often continues what that heading introduced."""
+    out: dict[str, str] = {}
+    previous: Slide | None = None
+    for slide in corpus.slides:
+        continues = previous is not None and previous.source_file == slide.source_file
+        if previous is not None and continues and not slide.topic and not slide.programs:
+            lines = [display_line(x) for x in previous.text.split("\n")]
+            heads = [x for x in lines if 2 <= len(x) <= LEAD_CHARS and not _NOT_LEAD.search(x)]
+            if heads:
+                out[slide.slide_id] = heads[-1]
+        previous = slide
+    return out
 
 
 def _blocks(slide: Slide) -> list[str]:
@@ -50,8 +69,9 @@ def _blocks(slide: Slide) -> list[str]:
 
 def make_passages(corpus: Corpus) -> list[Passage]:
     out: list[Passage] = []
+    lead = leads(corpus)
     for slide in corpus.slides:
-        header = slide_header(slide, corpus)
+        header = slide_header(slide, corpus, lead.get(slide.slide_id, ""))
         chunk = ""
         pieces: list[str] = []
         for block in _blocks(slide):

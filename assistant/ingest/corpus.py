@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .manifest import Deck, Manifest, load_manifest
 from .programs import Registry, load_registry
 from .segment import Slide, segment
+from .synonyms import Synonyms, load_synonyms
 
 # A slide naming more programs than this is an overview (agenda, budget table): it does not inherit a topic.
 MAX_PROGRAMS_FOR_INHERIT = 2
@@ -18,6 +19,7 @@ class Corpus:
     manifest: Manifest
     registry: Registry
     slides: tuple[Slide, ...]
+    synonyms: Synonyms = field(default_factory=Synonyms)
 
     def deck(self, file: str) -> Deck:
         return self.manifest.deck(file)
@@ -36,10 +38,13 @@ def load_corpus(corpus_dir: Path) -> Corpus:
     manifest = load_manifest(corpus_dir)
     registry = load_registry(corpus_dir)
     slides: list[Slide] = []
+    raws: list[str] = []
     for deck in manifest.decks:
         raw = (corpus_dir / deck.file).read_text(encoding="utf-8")
+        raws.append(raw)
         slides.extend(tag_slides(segment(raw, deck), registry))
-    return Corpus(manifest=manifest, registry=registry, slides=tuple(slides))
+    synonyms = load_synonyms(corpus_dir, "\n".join(raws))
+    return Corpus(manifest=manifest, registry=registry, slides=tuple(slides), synonyms=synonyms)
 
 
 def tag_slides(slides: list[Slide], registry: Registry) -> list[Slide]:

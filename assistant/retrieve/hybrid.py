@@ -14,16 +14,18 @@ from ..index.store import Index
 from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
 from ..settings import Settings
-from ..text import nfkc
+from ..text import nfkc, proper_nouns
 from .edition import asked_years
 from .lexical import TermStats, intent_of
 
 CANDIDATES = 60
-RERANK = 15           # fused slides re-scored by their best sentence or table row
-RERANK_WEIGHT = 2.0   # in units of a first-rank RRF contribution
+RERANK = 30           # fused slides re-scored by their best sentence or table row
+RERANK_WEIGHT = 1.5   # in units of a first-rank RRF contribution
+COVERAGE_WEIGHT = 3.0  # share of the question's term weight found anywhere on the slide, same units
 DENSE_WEIGHT = 0.5    # the static word-vector model is weaker than BM25 on this corpus (see README)
 PROGRAM_BONUS = 0.6   # in units of a first-rank RRF contribution
 RECENCY_BONUS = 0.6   # per step of deck recency (newest deck gets the most)
+NAME_BONUS = 0.6      # a slide naming the question's proper nouns (中国経済産業局, 香川), in RRF units
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,13 @@ class Retriever:
         mode = mode or self.settings.retriever
         q = nfkc(question)
         programs = self.programs_in(q)
-        expanded = f"{q} {self.corpus.registry.expansion(programs, q)}".strip()
+        expanded = f"{q} {self.corpus.registry.expansion(programs, q)} {self.corpus.synonyms.expansion(q)}".strip()
         lists: dict[str, list[int]] = {}
         if mode in ("hybrid", "bm25"):
             lists["bm25"] = [row for row, _ in self.index.bm25.search(expanded, CANDIDATES)]
         if mode in ("hybrid", "dense"):
             lists["dense"] = [row for row, _ in self.index.dense_search(expanded, CANDIDATES)]
-        hits = self._fuse(lists, programs, asked_years(q))
+        hits = self._fuse(lists, programs, asked_years(q), proper_nouns(q))
         return self._rerank(q, hits)[:k]
 
     def _rerank(self, q: str, hits: list[Hit]) -> list[Hit]:
@@ -78,12 +80,13 @@ class Retriever:
         best = [max((s for s, _ in self.stats.best_units(h.slide, key, intent)), default=0.0) for h in head]
         top = max(best) or 1.0
         unit = 1.0 / (self.settings.rrf_k + 1)
-        head = [Hit(h.slide, h.score + RERANK_WEIGHT * unit * (b / top), h.rows, h.bm25_rank, h.dense_rank)
-                for h, b in zip(head, best, strict=True)]
+        head = [Hit(h.slide, h.score + unit * (RERANK_WEIGHT * b / top + COVERAGE_WEIGHT * self.stats.coverage(
+                    key, h.slide)), h.rows, h.bm25_rank, h.dense_rank) for h, b in zip(head, best, strict=True)]
         head.sort(key=lambda h: (-h.score, h.slide.source_file, h.slide.number))
         return head + tail
 
-    def _fuse(self, lists: dict[str, list[int]], programs: list[str], years: list[int]) -> list[Hit]:
+    def _fuse(self, lists: dict[str, list[int]], programs: list[str], years: list[int],
+              names: list[str]) -> list[Hit]:
         rrf_k = self.settings.rrf_k
         unit = 1.0 / (rrf_k + 1)
         score: dict[tuple[str, int], float] = defaultdict(float)
@@ -111,6 +114,8 @@ class Retriever:
                     bonus += PROGRAM_BONUS / 2
                 elif set(programs) & set(slide.programs) and len(slide.programs) <= 2:
                     bonus += PROGRAM_BONUS / 3
+            if names:
+                bonus += NAME_BONUS * sum(n in slide.text for n in names) / len(names)
             if years:
                 bonus += RECENCY_BONUS * (1.0 if self._year[slide.source_file] in years else 0.0)
             else:

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..index.bm25 import terms
+from ..index.passages import leads
 from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
 from ..text import display_line, sentences, tokenize
@@ -22,13 +23,38 @@ _QUESTION_WORDS = {
     "お願い", "願い", "聞き", "聞く", "使う", "使える", "利用", "ぐらい", "くらい", "程度", "まで", "中", "的",
     "最新", "資料", "内容", "具体", "の", "か", "?", "会社", "当社", "うち", "弊社", "私", "者",
 }
-_AMOUNT = re.compile(r"いくら|上限|金額|補助額|補助率|率|万円|円|予算|費用|割合|何割")
-_DATE = re.compile(r"いつ|締切|締め切り|期限|期間|日程|スケジュール|公募|受付|開始|開催")
-_CONTACT = re.compile(r"問い?合わ?せ|電話|連絡|窓口|URL|サイト|ホームページ|HP|相談先|番号|メール")
-_HAS_AMOUNT = re.compile(r"\d[\d,.]*\s*(万|億)?円|\d+/\d+|\d+%|定額")
-_HAS_DATE = re.compile(r"\d+\s*[月日年]|\d+/\d+\s*\(|令和\d+年")
-_HAS_CONTACT = re.compile(r"https?://|\d{2,4}[-ー–]\d{2,4}[-ー–]\d{3,4}|電話|お問(い)?合(わ)?せ")
+# 何者, 何件 … ask for a count; a lone kana is a verb stem or ending (い, し, さ).
+_FILLER = re.compile(r"^何.|^[ぁ-ん]$")
+# What kind of answer the question asks for (its intent), and how a line that gives one looks.
+_INTENTS: dict[str, re.Pattern[str]] = {
+    "amount": re.compile(r"いくら|上限|下限|金額|補助額|率|万円|円|予算|要求額|費用|料金|受講料|会費|割合|何割|何%"),
+    "duration": re.compile(r"どれくらい|どのくらい|どれぐらい|期間|何か月|何ヶ月"),
+    "date": re.compile(r"いつ|締切|締め切り|期限|期間|日程|スケジュール|日時|開始|開催|開設"),
+    "phone": re.compile(r"電話|番号|コールセンター"),
+    "email": re.compile(r"メール|アドレス"),
+    "url": re.compile(r"URL|サイト|ホームページ|HP|ウェブ|リンク"),
+    "contact": re.compile(r"問い?合わ?せ|連絡|窓口|相談先|担当"),
+    "org": re.compile(r"どこが|どこの|誰が|運営|実施主体|担当"),
+}
+_HAS: dict[str, re.Pattern[str]] = {
+    "amount": re.compile(r"\d[\d,.]*\s*(万|億|兆)?円|\d[\d,.]*\s*(万|億)(?!人|者|件)|\d+/\d+|\d+%|定額|無料|不要"),
+    "duration": re.compile(r"\d+\s*(ヶ月|か月|カ月|日間|年間|週間|時間|日|年)|最短|最長"),
+    "date": re.compile(r"\d+\s*[月日年]|\d+/\d+\s*\(|令和\d+年|\d+年度"),
+    "phone": re.compile(r"\d{2,4}\s*[-ー–−]\s*\d{2,4}\s*[-ー–−]\s*\d{3,4}"),
+    "email": re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"),
+    "url": re.compile(r"https?://"),
+    "org": re.compile(r"省|局|機構|協会|協議会|センター|事務局|法人|課|機関"),
+    "contact": re.compile(r"https?://|@|\d{2,4}\s*[-ー–−]\s*\d{2,4}\s*[-ー–−]\s*\d{3,4}|電話|お問(い)?合(わ)?せ"),
+}
+# 「何人」「何件」「何時間」…: the counter a figure in the answer must carry.
+_COUNTER = re.compile(r"何\s*(時間|段階|ヶ月|か月|カ月|講座|[年件者回名人次日社個点])|([件人者社])数|いくつ()")
 _NUMBER = re.compile(r"\d[\d,.]*(?:万|億)?円?|\d+/\d+")
+ANSWER_BOOST = 1.8     # a line that gives the kind of answer asked for
+ANSWER_MISSING = 0.6   # a line that does not
+CONTEXT_SHARE = 0.7    # weight of a key term found only in the line's label or table header
+TITLE_SHARE = 0.3      # weight of a key term found only in the slide title
+ECHO_PENALTY = 0.5     # a line that only repeats the question's words (a heading) says nothing new
+LABEL_CHARS = 40       # a line this short, not a sentence, labels the lines that follow it
 MAX_UNIT_CHARS = 320
 
 
@@ -37,11 +63,15 @@ class TermStats:
 
     def __init__(self, corpus: Corpus) -> None:
         df: Counter[str] = Counter()
+        self.synonyms = corpus.synonyms
         self.slide_terms: dict[str, set[str]] = {}
+        self.title_terms: dict[str, frozenset[str]] = {}
+        lead = leads(corpus)
         for s in corpus.slides:
-            header = " ".join([s.title, *(corpus.registry.get(p).name for p in s.topic)])
+            header = " ".join([lead.get(s.slide_id, ""), s.title, *(corpus.registry.get(p).name for p in s.topic)])
             t = set(terms(f"{header}\n{s.text}"))
             self.slide_terms[s.slide_id] = t
+            self.title_terms[s.slide_id] = frozenset(terms(header))
             df.update(t)
         n = max(1, len(corpus.slides))
         self._idf = {t: math.log(1 + n / c) for t, c in df.items()}
@@ -49,9 +79,12 @@ class TermStats:
         self._units: dict[str, list[Unit]] = {}
 
     def key_terms(self, question: str) -> list[str]:
-        """Content terms of the question: words other than question words, plus bigrams of adjacent ones."""
-        words = [t for t in tokenize(question) if t not in _QUESTION_WORDS and not t.isdigit()]
-        return list(dict.fromkeys(words + [a + b for a, b in itertools.pairwise(words)]))
+        """Content terms of the question and of its paraphrase synonyms: words other than question words, plus
+        bigrams of adjacent ones."""
+        question = f"{question} {self.synonyms.expansion(question)}".strip()
+        words = [t for t in tokenize(question) if t not in _QUESTION_WORDS and not _FILLER.match(t)]
+        pairs = [a + b for a, b in itertools.pairwise(words) if not b.isdigit()]  # 14回, 23次 stay whole
+        return list(dict.fromkeys([t for t in words if not t.isdigit()] + pairs))
 
     def known(self, term: str) -> bool:
         """Whether the term occurs on any slide."""
@@ -76,15 +109,23 @@ class TermStats:
         return cached
 
     def score_unit(self, unit: Unit, key: list[str], intent: set[str]) -> float:
-        score = sum(self.weight(t) for t in key if t in unit.terms)
-        if score <= 0:
+        """Weighted key terms on the line, plus a share of those only in its label or slide title, times the
+        answer-type factor and the echo penalty, normalised by length."""
+        direct = context = title = 0.0
+        title_terms = self.title_terms.get(unit.slide.slide_id, frozenset())
+        for t in key:
+            if t in unit.terms:
+                direct += self.weight(t)
+            elif t in unit.context:
+                context += self.weight(t)
+            elif t in title_terms:
+                title += self.weight(t)
+        if direct + context <= 0:
             return 0.0
-        if "amount" in intent:
-            score *= 1.6 if _HAS_AMOUNT.search(unit.text) else 0.6
-        if "date" in intent and _HAS_DATE.search(unit.text):
-            score *= 1.6
-        if "contact" in intent and _HAS_CONTACT.search(unit.text):
-            score *= 1.8
+        score = direct + CONTEXT_SHARE * context + TITLE_SHARE * title
+        score *= answer_factor(unit, intent)
+        if _echoes(unit, set(key) | title_terms):
+            score *= ECHO_PENALTY
         return score / (1.0 + len(unit.text) / 400)
 
     def best_units(self, slide: Slide, key: list[str], intent: set[str]) -> list[tuple[float, Unit]]:
@@ -98,15 +139,30 @@ class TermStats:
 class Unit:
     slide: Slide
     text: str
-    position: int
+    position: float
     terms: frozenset[str]
-    header: str | None = None  # for a table row: the table's first row, shown with it
+    header: str | None = None  # the table's first row (for a row) or the label line above, shown with it
+    context: frozenset[str] = frozenset()  # terms of the two label lines, table header and previous line
+    words: tuple[str, ...] = ()  # unigrams of the text
+
+
+def _is_label(raw: str, shown: str) -> bool:
+    """A heading, or a short line that is neither a sentence nor a value (申請受付開始:令和8年2月2日): it names
+    what the following lines give."""
+    if raw.lstrip().startswith("#"):
+        return True
+    if len(shown) > LABEL_CHARS or shown.endswith("。") or ":" in shown:
+        return False
+    return not any(_HAS[name].search(shown) for name in ("date", "phone", "url", "email"))
 
 
 def units_of(slide: Slide) -> list[Unit]:
-    """Sentences and table rows of a slide, as displayed."""
+    """Sentences and table rows of a slide, as displayed, each with the terms of the line that labels it."""
     out: list[Unit] = []
     header: str | None = None
+    label: str | None = None
+    outer: str | None = None  # the label before ``label`` (四国経済産業局 above 製造産業・情報政策課)
+    previous = ""
     for line in slide.text.split("\n"):
         shown = display_line(line)
         is_row = "\t" in line or line.lstrip().startswith("|")
@@ -118,9 +174,47 @@ def units_of(slide: Slide) -> list[Unit]:
         for piece in pieces:
             text = piece[:MAX_UNIT_CHARS]
             row_header = header if is_row and header != text else None
-            out.append(Unit(slide, text, len(out), frozenset(terms(text)), row_header))
+            shown_with = row_header or (label if label != text and not is_row else None)
+            context = frozenset(terms(" ".join(x for x in (row_header, outer, label, previous) if x)))
+            out.append(Unit(slide, text, len(out), frozenset(terms(text)), shown_with, context,
+                            tuple(tokenize(text))))
+            previous = text
         if is_row and header is None:
             header = shown[:MAX_UNIT_CHARS]
+        if not is_row and _is_label(line, shown):
+            outer, label = label, shown
+    return out
+
+
+def _echoes(unit: Unit, known: set[str]) -> bool:
+    """Whether the line says little beyond the question's words and the slide title (a heading)."""
+    if not unit.words:
+        return True
+    new = [w for w in unit.words if w not in known and not w.isdigit()]
+    return len(new) < 0.25 * len(unit.words)
+
+
+def answer_factor(unit: Unit, intent: set[str]) -> float:
+    """Geometric mean over the asked answer types of ANSWER_BOOST (the line or its label gives one) or
+    ANSWER_MISSING; 1.0 when the question asks for no particular type."""
+    wanted = answer_patterns(intent)
+    if not wanted:
+        return 1.0
+    text = f"{unit.header or ''}\n{unit.text}"
+    hits = sum(1 for p in wanted if p.search(text))
+    return (ANSWER_BOOST ** hits * ANSWER_MISSING ** (len(wanted) - hits)) ** (1 / len(wanted))
+
+
+def gives_answer(unit: Unit, intent: set[str]) -> bool:
+    """Whether the line gives every kind of answer asked for (or none is asked)."""
+    return answer_factor(unit, intent) >= ANSWER_BOOST - 1e-9 or not answer_patterns(intent)
+
+
+def answer_patterns(intent: set[str]) -> list[re.Pattern[str]]:
+    """Patterns a line must match to give the kind of answer asked for."""
+    out = [_HAS[name] for name in sorted(intent) if name in _HAS]
+    out += [re.compile(rf"\d[\d,.]*\s*[万千億]?\s*{re.escape(name[6:])}") for name in intent
+            if name.startswith("count:")]
     return out
 
 
@@ -131,11 +225,7 @@ def unigrams_of(key: list[str]) -> list[str]:
 
 
 def intent_of(question: str) -> set[str]:
-    out = set()
-    if _AMOUNT.search(question):
-        out.add("amount")
-    if _DATE.search(question):
-        out.add("date")
-    if _CONTACT.search(question):
-        out.add("contact")
+    """Kinds of answer the question asks for: amount, date, phone, email, url, contact, count:<counter>."""
+    out = {name for name, pattern in _INTENTS.items() if pattern.search(question)}
+    out |= {f"count:{m.group(1) or m.group(2) or ''}" for m in _COUNTER.finditer(question)}
     return out
