@@ -1,5 +1,5 @@
 # Mirrors the README.
-.PHONY: run test lint bench eval
+.PHONY: run test lint bench eval triage
 run:
 	pip install -e . && python app.py
 test:
@@ -10,3 +10,5 @@ bench:
 	python eval/bench_speed.py
 eval:
 	python eval/run_dev.py --failures
+triage:
+	python eval/run_triage.py --failures && python eval/bench_triage.py

@@ -210,7 +210,7 @@ def calc(
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="JSONL で標準出力へ")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="CSV（Excel で開ける UTF-8 BOM 付き）または .jsonl に保存")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="CSV（Excel で開ける BOM 付き）か .jsonl に保存")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="締切の判定に使う今日の日付（既定: 今日）")
 @click.pass_context
 def triage(ctx: click.Context, file: Path, as_json: bool, output: Path | None, today) -> None:

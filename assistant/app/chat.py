@@ -217,3 +217,48 @@ def run_calculator(
             f'<mark class="used">{html.escape(s["quote"])}</mark></div>'
         )
     return "\n".join(lines), '<div class="sources">' + "".join(src) + "</div>"
+
+
+# ------------------------------------------------------------------------------------------------ triage tab
+
+TRIAGE_HEADERS = ["id", "要確認", "分類", "制度（上位）", "連絡先", "締切", "返信案"]
+
+
+def run_triage_file(
+    engine, path: str | None, today_text: str | None, out_dir: Path
+) -> tuple[str, list[list[str]], str | None]:
+    """An uploaded CSV/JSONL → (message, table rows, path of the CSV to download). Bad lines are listed, not fatal."""
+    from ..triage.io import csv_text, read_inquiries, write_atomic
+
+    if not path:
+        return "ファイルを選んでください（CSV または JSONL、列は id, text）。", [], None
+    try:
+        today = dt.date.fromisoformat(today_text.strip()) if today_text and today_text.strip() else dt.date.today()
+    except ValueError:
+        return "日付は 2026-03-01 の形で入力してください。", [], None
+    try:
+        items, problems = read_inquiries(Path(path))
+        results = [engine.run(iid, text, today).to_dict() for iid, text in items]
+    except AssistantError as exc:
+        return f"⚠️ {exc}", [], None
+    except Exception:
+        log.exception("triage upload failed")
+        return INTERNAL_ERROR, [], None
+    rows = [
+        [
+            r["id"],
+            "要確認" if r["needs_human"] else "",
+            r["category"],
+            " / ".join(r["programs"]),
+            " / ".join(r["contacts"][:3]),
+            " / ".join(f"{d['date']}{'（終了）' if d['past'] else ''}" for d in r["deadlines"] if d["kind"] == "締切"),
+            r["reply"],
+        ]
+        for r in results
+    ]
+    out = out_dir / f"triage-{dt.datetime.now():%Y%m%d-%H%M%S}.csv"
+    write_atomic(out, [csv_text(results)], encoding="utf-8-sig")
+    msg = f"{len(results)}件を振り分けました（要確認 {sum(r['needs_human'] for r in results)}件）。"
+    if problems:
+        msg += "\n\n読めなかった行:\n" + "\n".join(f"- {p}" for p in problems)
+    return msg, rows, str(out)

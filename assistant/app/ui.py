@@ -8,8 +8,10 @@ so concurrent users never see each other's conversations.
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import AssistantError
 from ..service import Assistant
@@ -46,6 +48,7 @@ class Loader:
     feedback_lock: threading.Lock = field(default_factory=threading.Lock)
     _thread: threading.Thread | None = None
     _ready: threading.Event = field(default_factory=threading.Event)
+    _triage: object | None = None
 
     def start(self) -> Loader:
         self._thread = threading.Thread(target=self._load, name="assistant-loader", daemon=True)
@@ -68,6 +71,23 @@ class Loader:
             self.status = f"起動できませんでした（{type(exc).__name__}）。ログを確認してください。"
         finally:
             self._ready.set()
+
+    def triage(self):
+        """The triage engine, built once on first use (its contact directory scans every slide)."""
+        assistant = self.wait(timeout=600)
+        if assistant is None:
+            return None
+        with self.feedback_lock:
+            if self._triage is None:
+                from ..triage.triage import Triage
+
+                self._triage = Triage(assistant)
+        return self._triage
+
+    def output_dir(self) -> Path:
+        path = Path(tempfile.gettempdir()) / "assistant-triage"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def wait(self, timeout: float | None = None) -> Assistant | None:
         self._ready.wait(timeout)
@@ -194,6 +214,30 @@ def build_app(loader: Loader):
             calc_btn.click(
                 on_calc, [program, edition, frame, size, employees, expense, conditions], [calc_out, calc_src]
             )
+
+        with gr.Tab("問い合わせの振り分け", id="triage-tab"):
+            gr.Markdown(
+                "問い合わせをまとめて振り分けます。CSV（Excel の Shift-JIS も可）または JSONL、列は `id, text`。"
+            )
+            with gr.Row():
+                tri_file = gr.File(
+                    label="問い合わせファイル", file_types=[".csv", ".jsonl", ".json", ".txt"], elem_id="triage-file"
+                )
+                tri_today = gr.Textbox(
+                    label="今日の日付（締切の判定。空欄なら今日）", placeholder="2026-03-01", elem_id="triage-today"
+                )
+            tri_run = gr.Button("振り分ける", variant="primary", elem_id="triage-run")
+            tri_msg = gr.Markdown(elem_id="triage-msg")
+            tri_table = gr.Dataframe(headers=chat.TRIAGE_HEADERS, wrap=True, elem_id="triage-table")
+            tri_download = gr.File(label="結果（CSV、Excel で開けます）", elem_id="triage-download")
+
+            def on_triage(path, today):
+                engine = loader.triage()
+                if engine is None:
+                    return loader.status, [], None
+                return chat.run_triage_file(engine, path, today, loader.output_dir())
+
+            tri_run.click(on_triage, [tri_file, tri_today], [tri_msg, tri_table, tri_download])
 
         def fill_choices():
             assistant = _assistant()

@@ -58,7 +58,9 @@ def _programs_of(slide: Slide) -> tuple[str, ...]:
 
 def _window_name(text: str) -> str:
     """「ものづくり補助金事務局サポートセンター 電話:」→ the 窓口's name; "" for a sentence that is not one."""
-    name = re.sub(r"(電話|TEL|Tel|メール|E-?mail)\s*[:：]?\s*[、,]?\s*$", "", text.replace("[]", "")).strip(" ()（）:：、,")
+    name = re.sub(r"(電話|TEL|Tel|メール|E-?mail)\s*[:：]?\s*[、,]?\s*$", "", text.replace("[]", "")).strip(
+        " ()（）:：、,"
+    )
     if not name or len(name) > 40 or EMAIL.search(name) or re.match(r"^[はがのをにで]", name) or "ため" in name:
         return ""
     return name
@@ -127,8 +129,16 @@ class Directory:
             for program in owners:
                 for kind, value in found:
                     self.contacts.setdefault(program, []).append(
-                        Contact(program, kind, value, line, slide.source_file, slide.number, deck_date,
-                                labelled and bool(programs))
+                        Contact(
+                            program,
+                            kind,
+                            value,
+                            line,
+                            slide.source_file,
+                            slide.number,
+                            deck_date,
+                            labelled and bool(programs),
+                        )
                     )
             dates = _dates(line, deck_date)
             if dates:

@@ -1,4 +1,5 @@
-"""Scores triage against a labelled set (eval/triage_dev.yaml): program top-1 / top-3, contacts, needs_human, category."""
+"""Scores triage against a labelled set (eval/triage_dev.yaml): programs top-1 / top-3, contacts, needs_human,
+category."""
 
 from __future__ import annotations
 

@@ -17,8 +17,17 @@ from ..errors import InputError
 ID_COLUMNS = ("id", "ID", "番号", "受付番号", "No", "no")
 TEXT_COLUMNS = ("text", "本文", "内容", "問い合わせ内容", "お問い合わせ内容", "inquiry")
 MAX_TEXT_CHARS = 20_000
-CSV_COLUMNS = ("id", "category", "needs_human", "needs_human_reasons", "programs", "contacts", "deadlines", "reply",
-               "citations")
+CSV_COLUMNS = (
+    "id",
+    "category",
+    "needs_human",
+    "needs_human_reasons",
+    "programs",
+    "contacts",
+    "deadlines",
+    "reply",
+    "citations",
+)
 
 
 def _looks_like_jsonl(path: Path, text: str) -> bool:
@@ -55,7 +64,7 @@ def read_inquiries(path: Path) -> tuple[list[tuple[str, str]], list[str]]:
                 problems.append(f"{path.name} {n}行目: JSON として読めません。")
                 continue
             if not isinstance(obj, dict):
-                problems.append(f"{path.name} {n}行目: {{\"id\": ..., \"text\": ...}} の形ではありません。")
+                problems.append(f'{path.name} {n}行目: {{"id": ..., "text": ...}} の形ではありません。')
                 continue
             item = _check(n, path.name, obj.get("id"), obj.get("text"), problems)
             if item:
@@ -70,7 +79,9 @@ def read_inquiries(path: Path) -> tuple[list[tuple[str, str]], list[str]]:
         id_col = next((c for c in fields if c.strip() in ID_COLUMNS), None)
         text_col = next((c for c in fields if c.strip() in TEXT_COLUMNS), None)
         if text_col is None:
-            raise InputError(f"{path.name}: 1行目に列名 id, text が必要です（見つかった列: {', '.join(fields) or 'なし'}）。")
+            raise InputError(
+                f"{path.name}: 1行目に列名 id, text が必要です（見つかった列: {', '.join(fields) or 'なし'}）。"
+            )
         try:
             for row in reader:
                 n = reader.line_num

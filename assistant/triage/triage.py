@@ -103,7 +103,8 @@ class Triage:
         for rank, hit in enumerate(hits):
             topic = hit.slide.topic[:1] or (hit.slide.programs if len(hit.slide.programs) == 1 else ())
             for pid in topic:
-                reason = f"資料「{hit.slide.title}」（{hit.slide.source_file} スライド{hit.slide.number}）の内容に近いご相談です"
+                where = f"{hit.slide.source_file} スライド{hit.slide.number}"
+                reason = f"資料「{hit.slide.title}」（{where}）の内容に近いご相談です"
                 add(pid, RETRIEVAL_WEIGHT / (rank + 2), reason)
         return sorted(scores.values(), key=lambda s: -s.score)
 
@@ -124,8 +125,12 @@ class Triage:
             reasons.append("苦情・不満を含みます")
 
         details = [
-            {"id": s.program, "name": registry.get(s.program).name, "score": round(min(s.score, 2.0) / 2.0, 3),
-             "reason": s.reasons[0]}
+            {
+                "id": s.program,
+                "name": registry.get(s.program).name,
+                "score": round(min(s.score, 2.0) / 2.0, 3),
+                "reason": s.reasons[0],
+            }
             for s in ranked
         ]
         contacts, contact_details, citations = [], [], []
@@ -133,32 +138,59 @@ class Triage:
             for c in self.directory.contacts_for(s.program, limit=3):
                 if c.value not in contacts:
                     contacts.append(c.value)
-                    contact_details.append({"program": s.program, "kind": c.kind, "value": c.value,
-                                            "source_file": c.source_file, "slide": c.slide})
+                    contact_details.append(
+                        {
+                            "program": s.program,
+                            "kind": c.kind,
+                            "value": c.value,
+                            "source_file": c.source_file,
+                            "slide": c.slide,
+                        }
+                    )
                     citations.append(self._citation(c.source_file, c.slide))
         deadlines = []
         for s in ranked[:2]:
             for d in self.directory.dates_for(s.program):
                 if d.kind == "開始" and d.date < today:
                     continue
-                deadlines.append({"program": registry.get(s.program).name, "date": d.date.isoformat(), "kind": d.kind,
-                                  "past": d.date < today, "text": d.text, "source_file": d.source_file,
-                                  "slide": d.slide})
+                deadlines.append(
+                    {
+                        "program": registry.get(s.program).name,
+                        "date": d.date.isoformat(),
+                        "kind": d.kind,
+                        "past": d.date < today,
+                        "text": d.text,
+                        "source_file": d.source_file,
+                        "slide": d.slide,
+                    }
+                )
                 citations.append(self._citation(d.source_file, d.slide))
         category = self._category(ranked, q)
         unique = list({(c["source_file"], c["slide"]): c for c in citations}.values())
         return TriageResult(
-            id=inquiry_id, programs=[d["name"] for d in details], program_details=details, contacts=contacts,
-            contact_details=contact_details, deadlines=deadlines, needs_human=bool(reasons),
-            needs_human_reasons=reasons, category=category, reply=self._reply(details, contacts, deadlines, reasons),
+            id=inquiry_id,
+            programs=[d["name"] for d in details],
+            program_details=details,
+            contacts=contacts,
+            contact_details=contact_details,
+            deadlines=deadlines,
+            needs_human=bool(reasons),
+            needs_human_reasons=reasons,
+            category=category,
+            reply=self._reply(details, contacts, deadlines, reasons),
             citations=unique,
         )
 
     def _citation(self, source_file: str, slide: int) -> dict:
         s = self.corpus.slide(source_file, slide)
         deck = self.corpus.deck(source_file)
-        return {"source_file": source_file, "slide": slide, "title": s.title, "issuer": deck.issuer,
-                "date": deck.date.isoformat()}
+        return {
+            "source_file": source_file,
+            "slide": slide,
+            "title": s.title,
+            "issuer": deck.issuer,
+            "date": deck.date.isoformat(),
+        }
 
     def _category(self, ranked: list[_Score], text: str) -> str:
         if ranked:
@@ -177,9 +209,13 @@ class Triage:
             upcoming = [d for d in deadlines if not d["past"] and d["kind"] == "締切"]
             if upcoming:
                 d = upcoming[0]
-                lines.append(f"なお、{d['program']}は{_ja_date(d['date'])}が締切として案内されています（資料時点の情報です）。")
+                lines.append(
+                    f"なお、{d['program']}は{_ja_date(d['date'])}が締切として案内されています（資料時点の情報です）。"
+                )
             elif deadlines:
-                lines.append("資料に記載の締切はすでに過ぎています。最新の公募予定は事務局ホームページでご確認ください。")
+                lines.append(
+                    "資料に記載の締切はすでに過ぎています。最新の公募予定は事務局ホームページでご確認ください。"
+                )
         else:
             lines.append("恐れ入りますが、いただいた内容に当てはまる支援施策は、当局の資料では確認できませんでした。")
             lines.append("よろず支援拠点や中小企業119 などの相談窓口もご利用いただけます。")

@@ -1,0 +1,130 @@
+"""Help-desk triage: reading files (JSONL/CSV, UTF-8/BOM/CP932, bad lines), the CLI contract, behaviour, privacy."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from assistant.cli import cli
+from assistant.errors import InputError
+from assistant.triage.evaluate import evaluate_triage, load_triage_set
+from assistant.triage.io import read_inquiries
+from assistant.triage.triage import Triage
+
+REPO = Path(__file__).resolve().parents[1]
+TODAY = "2026-03-01"
+
+
+def test_jsonl_bad_lines_are_reported_by_number_and_good_ones_kept(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": "a", "text": "持続化補助金の締切は？"}\nnot json\n{"id": "c"}\n{"id": "d", "text": "マナビDX"}\n',
+                    encoding="utf-8")
+    items, problems = read_inquiries(path)
+    assert [i for i, _ in items] == ["a", "d"]
+    assert [p.split()[1] for p in problems] == ["2行目:", "3行目:"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp932"])
+def test_csv_in_every_excel_encoding(tmp_path, encoding):
+    path = tmp_path / "in.csv"
+    path.write_bytes('id,text\n1,ものづくり補助金の申請について\n2,"改行を含む\n問い合わせ、カンマも"\n'.encode(encoding))
+    items, problems = read_inquiries(path)
+    assert items == [("1", "ものづくり補助金の申請について"), ("2", "改行を含む\n問い合わせ、カンマも")]
+    assert not problems
+
+
+def test_csv_with_japanese_headers_and_missing_text(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("番号,内容\n10,省力化の補助金について\n11,\n", encoding="utf-8")
+    items, problems = read_inquiries(path)
+    assert items == [("10", "省力化の補助金について")] and "3行目" in problems[0]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,phone\n山田,090\n", encoding="utf-8")
+    with pytest.raises(InputError, match="id, text"):
+        read_inquiries(bad)
+
+
+@pytest.fixture(scope="module")
+def engine(assistant):
+    return Triage(assistant)
+
+
+def _run(settings, *args):
+    return CliRunner().invoke(cli, ["--index-dir", str(settings.index_dir), *args])
+
+
+@pytest.mark.integration
+def test_cli_json_contract_and_behaviour(settings, tmp_path):
+    path = tmp_path / "in.jsonl"
+    lines = [
+        {"id": "m", "text": "ものずくり補助金って今申し込めますか？工場の機械を入れ替えたいです。連絡先も教えてください"},
+        {"id": "c", "text": "審査結果に納得できない。責任者から説明してほしい"},
+        {"id": "o", "text": "住宅ローンの金利について相談したい"},
+    ]
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8")
+    result = _run(settings, "triage", "--json", "--today", TODAY, str(path))
+    assert result.exit_code == 0, result.output
+    out = {r["id"]: r for r in map(json.loads, result.stdout.strip().splitlines())}
+    assert {"id", "programs", "contacts", "deadlines", "needs_human", "citations", "category", "reply"} <= out["m"].keys()
+    m = out["m"]
+    assert m["programs"][0] == "ものづくり補助金" and "050-3821-7013" in m["contacts"]
+    assert m["category"] == "補助金" and not m["needs_human"]
+    assert any(d["date"] == "2026-05-08" and not d["past"] for d in m["deadlines"])
+    assert m["citations"] and "お問い合わせ" in m["reply"]
+    assert out["c"]["needs_human"] and "苦情・不満を含みます" in out["c"]["needs_human_reasons"]
+    assert out["o"]["needs_human"]
+
+
+@pytest.mark.integration
+def test_deadlines_after_today_are_marked_past(engine):
+    r = engine.run("x", "ものづくり補助金の締切はいつ？", dt.date(2026, 6, 1))
+    assert r.deadlines and all(d["past"] for d in r.deadlines if d["kind"] == "締切")
+
+
+@pytest.mark.integration
+def test_csv_output_opens_in_excel_and_bad_input_leaves_no_file(settings, tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_bytes("id,text\n1,IT導入補助金の電話番号は？\n".encode("cp932"))
+    out = tmp_path / "out.csv"
+    result = _run(settings, "triage", "--today", TODAY, "-o", str(out), str(path))
+    assert result.exit_code == 0, result.output
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens UTF-8 CSV cleanly
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0]["id"] == "1" and "0570-666-376" in rows[0]["contacts"]
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("garbage\n{]\n", encoding="utf-8")
+    out2 = tmp_path / "out2.csv"
+    result = _run(settings, "triage", "-o", str(out2), str(empty))
+    assert result.exit_code == 2 and "1件もありません" in result.output
+    assert not out2.exists() and not list(tmp_path.glob(".out2.csv*"))
+
+
+@pytest.mark.integration
+def test_personal_data_never_reaches_logs(settings, tmp_path, caplog):
+    path = tmp_path / "in.jsonl"
+    text = "山田太郎様（090-1234-5678、yamada@example.co.jp）より電話。持続化補助金でチラシを作りたいとのこと。"
+    path.write_text(json.dumps({"id": "p", "text": text}, ensure_ascii=False) + "\n", encoding="utf-8")
+    with caplog.at_level(logging.DEBUG):
+        result = _run(settings, "triage", "--json", "--today", TODAY, str(path))
+    assert result.exit_code == 0
+    logged = "\n".join(r.getMessage() for r in caplog.records) + result.stderr
+    for secret in ("山田太郎", "090-1234-5678", "yamada@example.co.jp"):
+        assert secret not in logged
+    out = json.loads(result.stdout)
+    assert "090-1234-5678" not in out["contacts"] and "yamada@example.co.jp" not in out["contacts"]
+
+
+@pytest.mark.integration
+def test_triage_benchmark_does_not_regress(engine):
+    # README「Triage benchmark」: top-1 0.778, top-3 0.815, contacts 0.682 (54 inquiries); fail 0.05 below
+    score = evaluate_triage(engine, load_triage_set(REPO / "eval" / "triage_dev.yaml"), dt.date(2026, 3, 1))
+    assert score.n >= 40
+    assert score.top1 >= 0.778 - 0.05 and score.top3 >= 0.815 - 0.05 and score.contact_accuracy >= 0.682 - 0.05
