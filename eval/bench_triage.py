@@ -35,7 +35,7 @@ def main() -> None:
         times.append((time.perf_counter() - t0) * 1000)
     total = time.perf_counter() - start
     times.sort()
-    print(f"| figure | value |\n|---|---|")
+    print("| figure | value |\n|---|---|")
     print(f"| load (corpus, index, model, directory) | {load_s:.1f} s |")
     print(f"| {args.n} inquiries | {total:.1f} s ({args.n / total:.0f} per second) |")
     print(f"| per inquiry p50 / p95 | {statistics.median(times):.0f} ms / {times[int(0.95 * len(times)) - 1]:.0f} ms |")

@@ -24,8 +24,10 @@ TODAY = "2026-03-01"
 
 def test_jsonl_bad_lines_are_reported_by_number_and_good_ones_kept(tmp_path):
     path = tmp_path / "in.jsonl"
-    path.write_text('{"id": "a", "text": "持続化補助金の締切は？"}\nnot json\n{"id": "c"}\n{"id": "d", "text": "マナビDX"}\n',
-                    encoding="utf-8")
+    path.write_text(
+        '{"id": "a", "text": "持続化補助金の締切は？"}\nnot json\n{"id": "c"}\n{"id": "d", "text": "マナビDX"}\n',
+        encoding="utf-8",
+    )
     items, problems = read_inquiries(path)
     assert [i for i, _ in items] == ["a", "d"]
     assert [p.split()[1] for p in problems] == ["2行目:", "3行目:"]
@@ -34,7 +36,9 @@ def test_jsonl_bad_lines_are_reported_by_number_and_good_ones_kept(tmp_path):
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp932"])
 def test_csv_in_every_excel_encoding(tmp_path, encoding):
     path = tmp_path / "in.csv"
-    path.write_bytes('id,text\n1,ものづくり補助金の申請について\n2,"改行を含む\n問い合わせ、カンマも"\n'.encode(encoding))
+    path.write_bytes(
+        'id,text\n1,ものづくり補助金の申請について\n2,"改行を含む\n問い合わせ、カンマも"\n'.encode(encoding)
+    )
     items, problems = read_inquiries(path)
     assert items == [("1", "ものづくり補助金の申請について"), ("2", "改行を含む\n問い合わせ、カンマも")]
     assert not problems
@@ -64,7 +68,10 @@ def _run(settings, *args):
 def test_cli_json_contract_and_behaviour(settings, tmp_path):
     path = tmp_path / "in.jsonl"
     lines = [
-        {"id": "m", "text": "ものずくり補助金って今申し込めますか？工場の機械を入れ替えたいです。連絡先も教えてください"},
+        {
+            "id": "m",
+            "text": "ものずくり補助金って今申し込めますか？工場の機械を入れ替えたいです。連絡先も教えてください",
+        },
         {"id": "c", "text": "審査結果に納得できない。責任者から説明してほしい"},
         {"id": "o", "text": "住宅ローンの金利について相談したい"},
     ]
@@ -72,7 +79,9 @@ def test_cli_json_contract_and_behaviour(settings, tmp_path):
     result = _run(settings, "triage", "--json", "--today", TODAY, str(path))
     assert result.exit_code == 0, result.output
     out = {r["id"]: r for r in map(json.loads, result.stdout.strip().splitlines())}
-    assert {"id", "programs", "contacts", "deadlines", "needs_human", "citations", "category", "reply"} <= out["m"].keys()
+    assert {"id", "programs", "contacts", "deadlines", "needs_human", "citations", "category", "reply"} <= out[
+        "m"
+    ].keys()
     m = out["m"]
     assert m["programs"][0] == "ものづくり補助金" and "050-3821-7013" in m["contacts"]
     assert m["category"] == "補助金" and not m["needs_human"]
