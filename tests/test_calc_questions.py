@@ -160,3 +160,12 @@ def test_calc_cli_bad_input_gets_a_japanese_message_and_exit_2(settings, args, m
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_most_specific_frame_phrase_wins_and_founding_reads_as_a_frame(parser, assistant):
+    p = parser.parse("IT導入補助金のインボイス枠で小規模事業者が会計ソフト100万円、令和5年度補正ならいくら？")
+    out = assistant.calculate(p.request())
+    # 50万円 of subsidy at 4/5 (経費62.5万円) + the remaining 37.5万円 × 2/3 = 75万円 (002 slide 9 ※3, ※2)
+    assert (out.subsidy_yen, out.edition["id"]) == (750_000, "r5_hosei")
+    p = parser.parse("持続化補助金で創業したばかりです。経費300万円ならいくら？")
+    assert assistant.calculate(p.request()).frame_name == "創業型"

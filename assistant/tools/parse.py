@@ -205,6 +205,14 @@ class QuestionParser:
                     table[nfkc(phrase)] = phrase
         return table
 
+    def _frame_breadth(self, program: str, phrase: str, edition: str | None) -> int:
+        """How many frames of the asked (else the newest) edition a phrase names (fewer = more specific)."""
+        key = nfkc(phrase)
+        rules = self.book.programs[program]
+        ed = rules.edition(edition) if edition else None
+        ed = ed or rules.newest_first()[0]
+        return sum(1 for f in ed.frames if key in {nfkc(x) for x in [f.name, *f.aliases]}) or 99
+
     def parse(self, question: str, program_hint: str | None = None) -> ParsedQuestion:
         """Facts in one question; ``program_hint`` (the conversation's program) lets 「グローバル枠なら？」 name
         a frame."""
@@ -220,7 +228,9 @@ class QuestionParser:
             editions, masked = _find_phrase(masked, self.editions[program])
             out.edition = editions[0] if editions else None
             frames, masked = _find_phrase(masked, self.frames[program])
-            out.frame = frames[0] if frames else None
+            # 「インボイス枠で会計ソフト」: the phrase naming the fewest frames wins, then the longest
+            specific = sorted(frames, key=lambda f: (self._frame_breadth(program, f, out.edition), -len(f)))
+            out.frame = specific[0] if specific else None
         if registry is not None:  # program names (中小企業省力化投資補助金 …) must not read as a company size
             for pid in registry.find(q):
                 for form in sorted(registry.get(pid).surface_forms(), key=len, reverse=True):
