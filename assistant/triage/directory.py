@@ -37,6 +37,7 @@ class Contact:
     slide: int
     deck_date: dt.date
     labelled: bool  # on or right after an お問い合わせ label
+    fallback: bool = False  # only a URL on a slide that names the program
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class Directory:
         for slide in corpus.slides:
             self._scan(slide, _programs_of(slide))
         for items in self.contacts.values():
-            items.sort(key=lambda c: (not c.labelled, -c.deck_date.toordinal(), _KIND_ORDER[c.kind]))
+            items.sort(key=lambda c: (c.fallback, not c.labelled, -c.deck_date.toordinal(), _KIND_ORDER[c.kind]))
 
     def _scan(self, slide: Slide, programs: tuple[str, ...]) -> None:
         deck_date = self.corpus.deck(slide.source_file).date
@@ -124,22 +125,20 @@ class Directory:
                 rest = _window_name(PHONE.sub("", URL.sub("", rest)))
                 if rest:
                     found.append(("窓口", rest))
-            # a contact belongs to the slide's topic, or to the programs named on its line or the two lines before
+            # a contact belongs to the slide's topic, or to the programs named on its line or the two lines before;
+            # failing both, a URL (a 出典 line) is a last-resort contact of every program the slide names
             owners = programs or tuple(self.corpus.registry.find(" ".join(lines[max(0, i - 2) : i + 1])))
+            here = (line, slide.source_file, slide.number, deck_date)
             for program in owners:
                 for kind, value in found:
-                    self.contacts.setdefault(program, []).append(
-                        Contact(
-                            program,
-                            kind,
-                            value,
-                            line,
-                            slide.source_file,
-                            slide.number,
-                            deck_date,
-                            labelled and bool(programs),
-                        )
-                    )
+                    contact = Contact(program, kind, value, *here, labelled=labelled and bool(programs))
+                    self.contacts.setdefault(program, []).append(contact)
+            if not owners:
+                for program in slide.programs:
+                    for kind, value in found:
+                        if kind == "url":
+                            contact = Contact(program, kind, value, *here, labelled=False, fallback=True)
+                            self.contacts.setdefault(program, []).append(contact)
             dates = _dates(line, deck_date)
             if dates:
                 context = f"{prev_label} {line}" if not SCHEDULE_WORDS.search(line) else line

@@ -22,6 +22,8 @@ NEEDS_FILE = "needs.yaml"
 NAMED_WEIGHT = 1.0
 NEED_WEIGHT = 0.45
 RETRIEVAL_WEIGHT = 0.5
+FOCUS_WEIGHT = 0.5
+FOCUS = re.compile(r"「([^」]{2,40})」|(\S{2,30}?)(?:とは|って何|ってなに|は何ですか|というのは)")
 MIN_SCORE = 0.30  # below it: no program fits (out of scope)
 CONFIDENT = 0.55  # below it: low confidence → a person looks at it
 CLOSE = 0.85  # a runner-up within this share of the top score is equally plausible
@@ -92,8 +94,11 @@ class Triage:
             if reason not in s.reasons:
                 s.reasons.append(reason)
 
+        focus = set(registry.find(" ".join("".join(m) for m in FOCUS.findall(text))))
         for pid in registry.find(text):  # every program named counts the same; the retriever breaks ties
             add(pid, NAMED_WEIGHT, f"「{registry.get(pid).name}」について書かれています")
+            if pid in focus:  # 「SECURITY ACTIONの宣言」, 〇〇とは, 〇〇って何: the program the question is about
+                add(pid, FOCUS_WEIGHT, f"「{registry.get(pid).name}」について尋ねています")
         for phrases, programs in self.needs:
             hit = next((p for p in phrases if p in text), None)
             if hit:
