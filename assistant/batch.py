@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import InputError
@@ -24,19 +25,23 @@ def read_text_file(path: Path) -> str:
     raise InputError(f"ファイル {path} の文字コードを判別できません。UTF-8 で保存してください。")
 
 
-def read_questions(path: Path) -> tuple[list[tuple[str, str]], list[str]]:
-    items: list[tuple[str, str]] = []
-    problems: list[str] = []
-    for n, line in enumerate(read_text_file(path).splitlines(), start=1):
+def jsonl_lines(name: str, text: str, problems: list[str]) -> Iterator[tuple[int, object]]:
+    """(line number, parsed value) of each non-blank line; a line that is not JSON is reported and skipped."""
+    for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            yield n, json.loads(line)
         except json.JSONDecodeError:
-            problems.append(f"{path.name} {n}行目: JSON として読めません。")
-            continue
+            problems.append(f"{name} {n}行目: JSON として読めません。")
+
+
+def read_questions(path: Path) -> tuple[list[tuple[str, str]], list[str]]:
+    items: list[tuple[str, str]] = []
+    problems: list[str] = []
+    for n, obj in jsonl_lines(path.name, read_text_file(path), problems):
         if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
-            problems.append(f"{path.name} {n}行目: \"question\" がありません。")
+            problems.append(f'{path.name} {n}行目: "question" がありません。')
             continue
         items.append((str(obj.get("id", n)), obj["question"]))
     if not items and problems:

@@ -10,6 +10,7 @@ from ..tools.calculator import (
     CalcRequest,
     CalcResult,
     MissingInputs,
+    range_ja,
     yen_ja,
 )
 from .types import Answer, Citation, Quote
@@ -66,8 +67,7 @@ def _headline(result: CalcResult) -> str:
 def _range(pair: list[int | None] | None) -> str:
     if not pair:
         return "不明"
-    lo, hi = pair
-    return f"最大{yen_ja(hi)}" if lo is None else f"{yen_ja(lo)}〜{yen_ja(hi)}"
+    return range_ja(*pair)
 
 
 def calc_answer(question: str, req: CalcRequest, result: CalcResult, corpus: Corpus, notes: list[str]) -> Answer:

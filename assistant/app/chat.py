@@ -10,14 +10,14 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..answer.types import Answer
 from ..errors import AssistantError
 from ..service import Assistant
 from ..text import display_line
-from ..tools.calculator import CalcRequest, yen_ja
+from ..tools.calculator import CalcRequest, range_ja, yen_ja
 from ..tools.parse import parse_expense
 
 log = logging.getLogger("assistant.app")
@@ -37,7 +37,6 @@ class Session:
 
     context: object | None = None
     last: Answer | None = None
-    history: list[dict] = field(default_factory=list)
 
 
 def cut_question(question: str, max_chars: int) -> tuple[str, str | None]:
@@ -199,7 +198,7 @@ def run_calculator(
         head = f"### 補助額: {yen_ja(result.subsidy_yen)}"
     elif result.subsidy_range_yen:
         lo, hi = result.subsidy_range_yen
-        head = f"### 補助額: {'最大' if lo is None else yen_ja(lo) + '〜'}{yen_ja(hi)}（資料だけでは1つに決まりません）"
+        head = f"### 補助額: {range_ja(lo, hi)}（資料だけでは1つに決まりません）"
     else:
         cap = yen_ja(result.cap_yen) if result.cap_yen is not None else "範囲のみ"
         head = f"### 補助上限: {cap}（補助率 {result.rate}）"

@@ -107,6 +107,11 @@ def yen_ja(amount: int | Fraction | None) -> str:
     return (text or "0") + "円"
 
 
+def range_ja(low: int | None, high: int) -> str:
+    """「1,000万円〜1,833万3,333円」, or 「最大1,500万円」 when the lower end is unknown (None or 0)."""
+    return f"{yen_ja(low)}〜{yen_ja(high)}" if low else f"最大{yen_ja(high)}"
+
+
 def _rate_text(rule: RateRule) -> str:
     if rule.rate is not None:
         return rule.rate
@@ -406,9 +411,7 @@ def calculate(req: CalcRequest, book: Rulebook) -> CalcResult:
         )
     else:
         lo, hi = cap_rule.range or (0, 0)
-        steps.append(
-            f"補助上限: {'最大' + yen_ja(hi) if lo == 0 else yen_ja(lo) + '〜' + yen_ja(hi)}（資料に内訳の記載なし）"
-        )
+        steps.append(f"補助上限: {range_ja(lo, hi)}（資料に内訳の記載なし）")
     for up in uplifts:
         a, b = (up.add_yen, up.add_yen) if up.add_yen is not None else (up.add_range or (0, 0))
         lo, hi = lo + a, hi + b
@@ -501,8 +504,7 @@ def calculate(req: CalcRequest, book: Rulebook) -> CalcResult:
             )
         result.status = STATUS_RANGE
         result.subsidy_range_yen = [low if low > 0 else None, high]
-        lower = f"{yen_ja(low)}〜" if low > 0 else "最大"
-        steps.append(f"補助額は {lower}{yen_ja(high)}（資料の情報だけでは1つに決まりません）")
+        steps.append(f"補助額は {range_ja(low, high)}（資料の情報だけでは1つに決まりません）")
         return result
     if frame.minimum is not None and result.subsidy_yen is not None and result.subsidy_yen < frame.minimum.yen:
         result.status = STATUS_BELOW_MINIMUM

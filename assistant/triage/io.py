@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..batch import read_text_file
+from ..batch import jsonl_lines, read_text_file
 from ..errors import InputError
 
 ID_COLUMNS = ("id", "ID", "番号", "受付番号", "No", "no")
@@ -55,14 +54,7 @@ def read_inquiries(path: Path) -> tuple[list[tuple[str, str]], list[str]]:
     items: list[tuple[str, str]] = []
     problems: list[str] = []
     if _looks_like_jsonl(path, text):
-        for n, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                problems.append(f"{path.name} {n}行目: JSON として読めません。")
-                continue
+        for n, obj in jsonl_lines(path.name, text, problems):
             if not isinstance(obj, dict):
                 problems.append(f'{path.name} {n}行目: {{"id": ..., "text": ...}} の形ではありません。')
                 continue
