@@ -68,6 +68,13 @@ class Registry:
                 found.append(pid)
         return found
 
+    def named_at_start(self, text: str) -> str | None:
+        """The program whose name (or alias) the text begins with: a catalogue section's heading."""
+        hay = _key(text)
+        heads = [(len(f), p.id) for p in self.programs for f in p.surface_forms() if hay.startswith(f)]
+        best = max(heads, default=None)
+        return best[1] if best else None
+
     def expansion(self, program_ids: list[str], question: str = "") -> str:
         """Other names of the programs the question names (IT導入補助金 → デジタル化・AI導入補助金), for query
         expansion. Names already in the question are not repeated, so expansion never drowns its specific terms."""

@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..ingest.corpus import Corpus
+from ..ingest.segment import Slide
 from ..service import Assistant
-from ..text import nfkc
+from ..text import display_line, nfkc
 from ..yamlio import load_yaml
 from .directory import Directory
 
@@ -24,12 +25,21 @@ NEED_WEIGHT = 0.45
 RETRIEVAL_WEIGHT = 0.5
 FOCUS_WEIGHT = 0.5
 FOCUS = re.compile(r"「([^」]{2,40})」|(\S{2,30}?)(?:とは|って何|ってなに|は何ですか|というのは)")
+OF_SUBSIDY = re.compile(r"の(補助金|助成金)")
+_SECTION_NUMBER = re.compile(r"^[\s\d・•●◆■□○①-⑳()（）.．]+")
 MIN_SCORE = 0.30  # below it: no program fits (out of scope)
 CONFIDENT = 0.55  # below it: low confidence → a person looks at it
 CLOSE = 0.85  # a runner-up within this share of the top score is equally plausible
+VAGUE = re.compile(
+    r"((?:なんか|何か|なにか)使える|何をしたら|何から(?:手を付け|始め|やれば)|とりあえず|何をするか決めて|どれ(?:が|を)(?:いい|使え)"
+    r"|おすすめ|オススメ)"
+)
+ASKS_WHEN = re.compile(
+    r"(今年も|今年は|今年度も|まだやって|まだあり|次回|次はいつ|申し込みたい|申込みたい|参加したい|受講したい)"
+)
 CATEGORIES = ("補助金", "人材育成", "セキュリティ", "相談窓口", "その他")
 COMPLAINT = re.compile(
-    r"(苦情|クレーム|納得(?:でき|い)(?:ない|ません)|不満|おかしい|責任者|ふざけ|抗議|不当|怒り|失礼|対応が悪い"
+    r"(苦情|クレーム|納得(?:でき|い)(?:ない|ません)|不満|おかしい|責任者|ふざけ|抗議|不当|怒り|失礼(?:な|だ|です|すぎ)|対応が悪い"
     r"|つながらない|繋がらない|どうなって|困って(?:いる|います|る)|止めて(?:ほしい|ください|もらえ)|まだ(?:入金|振り?込|届)"
     r"|遅すぎ|いつまで待)"
 )
@@ -60,12 +70,32 @@ class _Score:
     reasons: list[str] = field(default_factory=list)
 
 
-def load_needs(corpus_dir: Path) -> list[tuple[list[str], list[str]]]:
+@dataclass(frozen=True)
+class Need:
+    """Everyday words for a need (``corpus/needs.yaml``); a phrase "A+B" matches when both parts occur."""
+
+    phrases: tuple[tuple[str, ...], ...]
+    programs: tuple[str, ...]
+    weight: float = 1.0
+
+    def match(self, text: str) -> str | None:
+        hit = next((parts for parts in self.phrases if all(p in text for p in parts)), None)
+        return "・".join(hit) if hit else None
+
+
+def load_needs(corpus_dir: Path) -> list[Need]:
     path = corpus_dir / NEEDS_FILE
     if not path.exists():
         return []
     data = load_yaml(path) or {}
-    return [([nfkc(p) for p in item["phrases"]], list(item["programs"])) for item in data.get("needs", [])]
+    return [
+        Need(
+            phrases=tuple(tuple(nfkc(part) for part in str(p).split("+")) for p in item["phrases"]),
+            programs=tuple(item["programs"]),
+            weight=float(item.get("weight", 1.0)),
+        )
+        for item in data.get("needs", [])
+    ]
 
 
 class Triage:
@@ -77,8 +107,8 @@ class Triage:
         self.directory = Directory(self.corpus)
         self.needs = load_needs(assistant.settings.corpus_dir)
         known = {p.id for p in self.corpus.registry.programs}
-        for _, programs in self.needs:
-            for pid in programs:
+        for need in self.needs:
+            for pid in need.programs:
                 if pid not in known:
                     from ..errors import DataError
 
@@ -94,24 +124,48 @@ class Triage:
             if reason not in s.reasons:
                 s.reasons.append(reason)
 
-        focus = set(registry.find(" ".join("".join(m) for m in FOCUS.findall(text))))
-        for pid in registry.find(text):  # every program named counts the same; the retriever breaks ties
+        named_text = OF_SUBSIDY.sub(r"\1", text)  # 事業承継の補助金 → 事業承継補助金, as the registry writes it
+        focus = set(registry.find(" ".join("".join(m) for m in FOCUS.findall(named_text))))
+        for pid in registry.find(named_text):  # every program named counts the same; the retriever breaks ties
             add(pid, NAMED_WEIGHT, f"「{registry.get(pid).name}」について書かれています")
             if pid in focus:  # 「SECURITY ACTIONの宣言」, 〇〇とは, 〇〇って何: the program the question is about
                 add(pid, FOCUS_WEIGHT, f"「{registry.get(pid).name}」について尋ねています")
-        for phrases, programs in self.needs:
-            hit = next((p for p in phrases if p in text), None)
+        for need in self.needs:
+            hit = need.match(text)
             if hit:
-                for rank, pid in enumerate(programs):
-                    add(pid, NEED_WEIGHT / (1 + 0.5 * rank), f"「{hit}」のご相談に合う制度です")
+                for rank, pid in enumerate(need.programs):
+                    add(pid, need.weight * NEED_WEIGHT / (1 + 0.5 * rank), f"「{hit}」のご相談に合う制度です")
         hits = self.assistant.retriever.search(text, k=8)
+        key = self.assistant.retriever.stats.key_terms(text)
         for rank, hit in enumerate(hits):
-            topic = hit.slide.topic[:1] or (hit.slide.programs if len(hit.slide.programs) == 1 else ())
-            for pid in topic:
+            for pid in self._hit_programs(hit.slide, key):
                 where = f"{hit.slide.source_file} スライド{hit.slide.number}"
                 reason = f"資料「{hit.slide.title}」（{where}）の内容に近いご相談です"
                 add(pid, RETRIEVAL_WEIGHT / (rank + 2), reason)
         return sorted(scores.values(), key=lambda s: -s.score)
+
+    def _hit_programs(self, slide: Slide, key: list[str]) -> tuple[str, ...]:
+        """The program a retrieved slide speaks for: its topic; on a catalogue slide (several services, no topic)
+        the service whose section holds the line that best matches the inquiry; else the one program it names."""
+        if slide.topic:
+            return slide.topic[:1]
+        if len(slide.programs) <= 1:
+            return slide.programs
+        stats = self.assistant.retriever.stats
+        best = stats.best_units(slide, key, set())
+        owner = self._section_owner(slide, best[0][1].text) if best else None
+        return (owner,) if owner else ()
+
+    def _section_owner(self, slide: Slide, unit_text: str) -> str | None:
+        """The program named at the head of the catalogue section a line belongs to ("4情報セキュリティ診断/…")."""
+        lines = [display_line(x) for x in slide.text.split("\n")]
+        probe = unit_text.split("\n")[0][:15]
+        at = next((i for i, line in enumerate(lines) if probe and probe in line), len(lines) - 1)
+        for line in reversed(lines[: at + 1]):
+            owner = self.corpus.registry.named_at_start(_SECTION_NUMBER.sub("", line))
+            if owner:
+                return owner
+        return None
 
     def run(self, inquiry_id: str, text: str, today: dt.date) -> TriageResult:
         q = " ".join(nfkc(text).split())
@@ -128,6 +182,12 @@ class Triage:
                 reasons.append("複数の制度が同じくらい当てはまります")
         if COMPLAINT.search(q):
             reasons.append("苦情・不満を含みます")
+        if ranked and VAGUE.search(q):
+            reasons.append("ご相談の内容が広く、制度を一つに絞れません")
+        if ranked and ASKS_WHEN.search(q):
+            dates = self.directory.dates_for(ranked[0].program)
+            if dates and all(d.date < today for d in dates):
+                reasons.append("資料にある日程はすでに過ぎています（最新の予定の確認が必要です）")
 
         details = [
             {
@@ -170,7 +230,7 @@ class Triage:
                     }
                 )
                 citations.append(self._citation(d.source_file, d.slide))
-        category = self._category(ranked, q)
+        category = self._category(ranked)
         unique = list({(c["source_file"], c["slide"]): c for c in citations}.values())
         return TriageResult(
             id=inquiry_id,
@@ -197,11 +257,13 @@ class Triage:
             "date": deck.date.isoformat(),
         }
 
-    def _category(self, ranked: list[_Score], text: str) -> str:
+    def _category(self, ranked: list[_Score]) -> str:
+        """The registry category of the best program; その他 when no program of the decks fits (a question about
+        pensions is not a 相談窓口 matter for this desk even when it asks どこに相談)."""
         if ranked:
             cat = self.corpus.registry.get(ranked[0].program).category
             return cat if cat in CATEGORIES else "その他"
-        return "相談窓口" if re.search(r"(相談|どこに|窓口)", text) else "その他"
+        return "その他"
 
     @staticmethod
     def _reply(details: list[dict], contacts: list[str], deadlines: list[dict], reasons: list[str]) -> str:
