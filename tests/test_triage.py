@@ -137,3 +137,53 @@ def test_triage_benchmark_does_not_regress(engine):
     score = evaluate_triage(engine, load_triage_set(REPO / "eval" / "triage_dev.yaml"), dt.date(2026, 3, 1))
     assert score.n >= 40
     assert score.top1 >= 0.796 - 0.05 and score.top3 >= 0.815 - 0.05 and score.contact_accuracy >= 0.727 - 0.05
+
+
+def test_curated_contacts_are_checked_against_their_slides(corpus, tmp_path):
+    from assistant.errors import DataError
+    from assistant.triage.directory import Directory, load_curated
+
+    curated = load_curated(corpus, REPO / "corpus" / "contacts.yaml")
+    assert [c.value for c in curated["anshin_soudan"][:2]] == ["03-5978-7509", "anshin@ipa.go.jp"]
+    where = "source: {file: 003_3603fba03cb2dc61.txt, slide: 26}"
+    cases = {
+        "anshin_soudan": ("03-5978-7508", "は 003_3603fba03cb2dc61.txt スライド26 に書かれていません"),  # お助け隊's
+        "no_such_program": ("03-5978-7509", "programs.yaml にありません"),
+    }
+    for program, (value, message) in cases.items():
+        bad = tmp_path / f"{program}.yaml"
+        bad.write_text(f'contacts:\n  {program}:\n    - value: "{value}"\n      kind: phone\n      {where}\n', "utf-8")
+        with pytest.raises(DataError, match=message):
+            load_curated(corpus, bad)
+    # a program the file does not list keeps the contacts scanned from its slides
+    partial = tmp_path / "partial.yaml"
+    partial.write_text("contacts:\n  anshin_soudan: []\n", encoding="utf-8")
+    directory = Directory(corpus, partial)
+    assert directory.contacts_for("anshin_soudan") == []
+    assert "0570-666-376" in [c.value for c in directory.contacts_for("it_dounyu")]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("text", "program"),
+    [
+        ("社員向けに、サイバー攻撃を受けた想定の訓練をしたい", "incident_tabletop"),  # not 研修 → マナビDX
+        ("パソコンに変な警告画面が出て消えません。どこに聞けば？", "anshin_soudan"),  # not ウイルス → お助け隊
+        ("取引先からセキュリティ対策の状況を自己診断するよう言われました", "joho_security_shindan"),
+        ("工場に専門家が来てロボットを入れられるか診断してくれる制度は", "seisan_kotei_smart_shindan"),
+        ("事業承継の補助金について教えてください", "jigyo_shokei"),  # 〇〇の補助金 names the program
+    ],
+)
+def test_services_described_in_plain_words(engine, text, program):
+    r = engine.run("x", text, dt.date.fromisoformat(TODAY))
+    assert r.program_details[0]["id"] == program
+
+
+@pytest.mark.integration
+def test_vague_inquiries_go_to_a_person_and_politeness_is_no_complaint(engine):
+    vague = engine.run("v", "なんか使える補助金ってありますか？", dt.date.fromisoformat(TODAY))
+    assert "ご相談の内容が広く、制度を一つに絞れません" in vague.needs_human_reasons
+    polite = engine.run("p", "長文失礼します。配膳ロボットを入れたいです。", dt.date.fromisoformat(TODAY))
+    assert "苦情・不満を含みます" not in polite.needs_human_reasons
+    off = engine.run("o", "年金の相談はどこにすればいいですか", dt.date.fromisoformat(TODAY))
+    assert off.category == "その他"

@@ -1,14 +1,27 @@
-"""Contacts and dates as written on the slides, per program: the help desk's directory, built once from the corpus."""
+"""Contacts and dates as written on the slides, per program: the help desk's directory, built once from the corpus.
+
+Contacts come from the curated ``corpus/contacts.yaml`` (each value cited to the slide it is printed on, checked
+on load) and, for a program that file does not list (a program a newly added deck introduces), from a scan of the
+slides: phones, e-mails, URLs and 【問い合わせ】 windows on the slides about that program.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import DataError
 from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
-from ..text import display_line
+from ..text import display_line, nfkc
+from ..yamlio import load_yaml
+
+CONTACTS_FILE = "contacts.yaml"
 
 PHONE = re.compile(r"(?<![\d-])\(?0\d{1,4}\)?-\d{1,4}-\d{3,4}(?![\d-])")
 EMAIL = re.compile(r"[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -38,6 +51,56 @@ class Contact:
     deck_date: dt.date
     labelled: bool  # on or right after an お問い合わせ label
     fallback: bool = False  # only a URL on a slide that names the program
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Where(_Strict):
+    file: str
+    slide: int = Field(ge=1)
+
+
+class CuratedContact(_Strict):
+    value: str = Field(min_length=2)
+    kind: Literal["phone", "email", "url", "窓口"]
+    source: _Where
+    label: str = ""
+
+
+class ContactsFile(_Strict):
+    contacts: dict[str, list[CuratedContact]]
+
+
+def load_curated(corpus: Corpus, path: Path) -> dict[str, list[Contact]]:
+    """``contacts.yaml`` as Contacts, in the file's order. Refuses an unknown program or deck, and a value that is
+    not printed on the slide it cites."""
+    try:
+        data = ContactsFile.model_validate(load_yaml(path) or {"contacts": {}})
+    except ValidationError as exc:
+        raise DataError(f"{path.name}: 形式が正しくありません: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}") from exc
+    known = {p.id for p in corpus.registry.programs}
+    out: dict[str, list[Contact]] = {}
+    for program, items in data.contacts.items():
+        if program not in known:
+            raise DataError(f"{path.name}: 制度「{program}」は programs.yaml にありません。")
+        out[program] = []
+        for item in items:
+            where = f"{item.source.file} スライド{item.source.slide}"
+            try:
+                slide = corpus.slide(item.source.file, item.source.slide)
+            except KeyError:
+                raise DataError(f"{path.name}: {program} の出典 {where} は資料にありません。") from None
+            lines = [display_line(x) for x in nfkc(slide.text).split("\n")]
+            line = next((x for x in lines if item.value in x), None)
+            if line is None:
+                raise DataError(f"{path.name}: {program} の「{item.value}」は {where} に書かれていません。")
+            deck_date = corpus.deck(slide.source_file).date
+            out[program].append(
+                Contact(program, item.kind, item.value, line, slide.source_file, slide.number, deck_date, True)
+            )
+    return out
 
 
 @dataclass(frozen=True)
@@ -94,7 +157,7 @@ def _dates(line: str, deck_date: dt.date) -> list[dt.date]:
 class Directory:
     """Every contact and dated schedule line of every slide, by program."""
 
-    def __init__(self, corpus: Corpus) -> None:
+    def __init__(self, corpus: Corpus, contacts_file: Path | None = None) -> None:
         self.corpus = corpus
         self.contacts: dict[str, list[Contact]] = {}
         self.dates: dict[str, list[DatedLine]] = {}
@@ -102,6 +165,8 @@ class Directory:
             self._scan(slide, _programs_of(slide))
         for items in self.contacts.values():
             items.sort(key=lambda c: (c.fallback, not c.labelled, -c.deck_date.toordinal(), _KIND_ORDER[c.kind]))
+        if contacts_file is not None and contacts_file.exists():
+            self.contacts.update(load_curated(corpus, contacts_file))  # curated, in the help desk's order, wins
 
     def _scan(self, slide: Slide, programs: tuple[str, ...]) -> None:
         deck_date = self.corpus.deck(slide.source_file).date

@@ -17,7 +17,7 @@ from ..ingest.segment import Slide
 from ..service import Assistant
 from ..text import display_line, nfkc
 from ..yamlio import load_yaml
-from .directory import Directory
+from .directory import CONTACTS_FILE, Directory
 
 NEEDS_FILE = "needs.yaml"
 NAMED_WEIGHT = 1.0
@@ -68,6 +68,12 @@ class _Score:
     program: str
     score: float = 0.0
     reasons: list[str] = field(default_factory=list)
+    evidence: set[str] = field(default_factory=set)  # the words of the inquiry that point to it (a name, a need)
+
+    def separate_need(self, other: _Score) -> bool:
+        """Whether this program answers a need of its own, not one it shares with ``other``: an inquiry with two
+        needs (機械を入れたい, 社員に学ばせたい) is not an ambiguous one."""
+        return bool(self.evidence) and bool(other.evidence) and not (self.evidence & other.evidence)
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,7 @@ class Triage:
     def __init__(self, assistant: Assistant) -> None:
         self.assistant = assistant
         self.corpus: Corpus = assistant.corpus
-        self.directory = Directory(self.corpus)
+        self.directory = Directory(self.corpus, assistant.settings.corpus_dir / CONTACTS_FILE)
         self.needs = load_needs(assistant.settings.corpus_dir)
         known = {p.id for p in self.corpus.registry.programs}
         for need in self.needs:
@@ -118,27 +124,33 @@ class Triage:
         registry = self.corpus.registry
         scores: dict[str, _Score] = {}
 
-        def add(pid: str, value: float, reason: str) -> None:
+        def add(pid: str, value: float, reason: str, evidence: str = "") -> None:
             s = scores.setdefault(pid, _Score(pid))
             s.score += value
+            if evidence:
+                s.evidence.add(evidence)
             if reason not in s.reasons:
                 s.reasons.append(reason)
 
         named_text = OF_SUBSIDY.sub(r"\1", text)  # 事業承継の補助金 → 事業承継補助金, as the registry writes it
         focus = set(registry.find(" ".join("".join(m) for m in FOCUS.findall(named_text))))
         for pid in registry.find(named_text):  # every program named counts the same; the retriever breaks ties
-            add(pid, NAMED_WEIGHT, f"「{registry.get(pid).name}」について書かれています")
+            add(pid, NAMED_WEIGHT, f"「{registry.get(pid).name}」について書かれています", f"named:{pid}")
             if pid in focus:  # 「SECURITY ACTIONの宣言」, 〇〇とは, 〇〇って何: the program the question is about
                 add(pid, FOCUS_WEIGHT, f"「{registry.get(pid).name}」について尋ねています")
         for need in self.needs:
             hit = need.match(text)
             if hit:
                 for rank, pid in enumerate(need.programs):
-                    add(pid, need.weight * NEED_WEIGHT / (1 + 0.5 * rank), f"「{hit}」のご相談に合う制度です")
+                    add(pid, need.weight * NEED_WEIGHT / (1 + 0.5 * rank), f"「{hit}」のご相談に合う制度です", hit)
         hits = self.assistant.retriever.search(text, k=8)
         key = self.assistant.retriever.stats.key_terms(text)
+        counted: set[str] = set()
         for rank, hit in enumerate(hits):
             for pid in self._hit_programs(hit.slide, key):
+                if pid in counted:  # a program with many slides (お助け隊) is not more relevant for it
+                    continue
+                counted.add(pid)
                 where = f"{hit.slide.source_file} スライド{hit.slide.number}"
                 reason = f"資料「{hit.slide.title}」（{where}）の内容に近いご相談です"
                 add(pid, RETRIEVAL_WEIGHT / (rank + 2), reason)
@@ -178,7 +190,7 @@ class Triage:
             top = ranked[0]
             if top.score < CONFIDENT:
                 reasons.append("どの制度に当たるか確信が持てません")
-            if len(ranked) > 1 and ranked[1].score >= CLOSE * top.score:
+            if len(ranked) > 1 and ranked[1].score >= CLOSE * top.score and not ranked[1].separate_need(top):
                 reasons.append("複数の制度が同じくらい当てはまります")
         if COMPLAINT.search(q):
             reasons.append("苦情・不満を含みます")
