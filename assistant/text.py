@@ -93,3 +93,8 @@ def proper_nouns(text: str) -> list[str]:
         if w.feature.pos2 == "固有名詞" and len(w.surface) >= 2 and w.surface not in out:
             out.append(w.surface)
     return out
+
+
+def katakana(text: str) -> str:
+    """Hiragana folded to katakana (あかつき → アカツキ), for matching names however a caller spells them."""
+    return "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in text)

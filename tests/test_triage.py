@@ -132,11 +132,16 @@ def test_personal_data_never_reaches_logs(settings, tmp_path, caplog):
 
 
 @pytest.mark.integration
-def test_triage_benchmark_does_not_regress(engine):
-    # README「Help-desk triage」: top-1 0.796, top-3 0.815, contacts 0.727 (54 inquiries); fail 0.05 below
-    score = evaluate_triage(engine, load_triage_set(REPO / "eval" / "triage_dev.yaml"), dt.date(2026, 3, 1))
+@pytest.mark.parametrize(
+    ("dataset", "top1", "top3", "contacts"),
+    [("triage_dev.yaml", 0.963, 0.981, 1.0), ("triage_test.yaml", 0.733, 0.822, 0.812)],  # README「Help-desk triage」
+)
+def test_triage_benchmark_does_not_regress(engine, dataset, top1, top3, contacts):
+    score = evaluate_triage(engine, load_triage_set(REPO / "eval" / dataset), dt.date(2026, 3, 1))
     assert score.n >= 40
-    assert score.top1 >= 0.796 - 0.05 and score.top3 >= 0.815 - 0.05 and score.contact_accuracy >= 0.727 - 0.05
+    tolerance = 0.05
+    assert score.top1 >= top1 - tolerance and score.top3 >= top3 - tolerance
+    assert score.contact_accuracy >= contacts - tolerance
 
 
 def test_curated_contacts_are_checked_against_their_slides(corpus, tmp_path):
@@ -187,3 +192,11 @@ def test_vague_inquiries_go_to_a_person_and_politeness_is_no_complaint(engine):
     assert "苦情・不満を含みます" not in polite.needs_human_reasons
     off = engine.run("o", "年金の相談はどこにすればいいですか", dt.date.fromisoformat(TODAY))
     assert off.category == "その他"
+
+
+def test_names_with_a_slip_are_recognised_but_not_ordinary_words(corpus):
+    registry = corpus.registry
+    assert "monodukuri" in registry.find_loose("ものづくり捕助金のことで質問です")
+    assert "mitouteki_akatsuki" in registry.find_loose("あかつきプロジェクトに応募したい")
+    assert "joho_shori_shiken" not in registry.find_loose("パスポートの更新をしたい")  # not ITパスポート
+    assert registry.find_loose("持続可能な経営をしたい") == []

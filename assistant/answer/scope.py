@@ -56,6 +56,11 @@ class ScopeCheck:
                 return f"資料に「{compound}」の記載はありません。"
         if programs:
             return self._edition_reason(q, programs)
+        return self.vocabulary_reason(q, hits)
+
+    def vocabulary_reason(self, question: str, hits: list[Hit]) -> str | None:
+        """Rule 6: too little of the question's vocabulary occurs in the decks, or in the best three slides."""
+        ns = nouns(nfkc(question))
         total = sum(self.stats.weight(n) for n in ns) or 1.0
         known = sum(self.stats.weight(n) for n in ns if self.stats.known(n)) / total
         if known < MIN_KNOWN:

@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import DataError
-from ..text import nfkc
+from ..text import katakana, nfkc
 
 REGISTRY_NAME = "programs.yaml"
 Category = Literal["補助金", "人材育成", "セキュリティ", "相談窓口", "その他"]
@@ -31,6 +31,9 @@ class Program(BaseModel):
         """Every way the program is written, NFKC and lower-cased, longest first."""
         forms = {_key(x) for x in [self.name, *self.official_names, *self.aliases] if x}
         return sorted(forms, key=len, reverse=True)
+
+
+LOOSE_MIN_CHARS = 6  # shorter names are too easily one slip away from an ordinary word
 
 
 def _key(s: str) -> str:
@@ -66,6 +69,31 @@ class Registry:
             covered_until = max(covered_until, end)
             if pid not in found:
                 found.append(pid)
+        return found
+
+    def find_loose(self, text: str) -> list[str]:
+        """Programs named with a slip: hiragana for katakana (あかつきプロジェクト), or one wrong character in a name
+        of six or more (ものづくり捕助金; two in ten or more). For inquiries typed by people; slides use ``find``."""
+        from rapidfuzz import fuzz
+        from rapidfuzz.distance import Levenshtein
+
+        hay = katakana(_key(text))
+        found: list[str] = []
+        for p in self.programs:
+            for form in p.surface_forms():
+                form = katakana(form)
+                if len(form) < LOOSE_MIN_CHARS:
+                    continue
+                if form in hay:
+                    found.append(p.id)
+                    break
+                at = fuzz.partial_ratio_alignment(form, hay)
+                if at is None:
+                    continue
+                slips = 1 if len(form) < 10 else 2
+                if Levenshtein.distance(form, hay[at.dest_start : at.dest_end]) <= slips:
+                    found.append(p.id)
+                    break
         return found
 
     def named_at_start(self, text: str) -> str | None:

@@ -79,7 +79,8 @@ def load_curated(corpus: Corpus, path: Path) -> dict[str, list[Contact]]:
     try:
         data = ContactsFile.model_validate(load_yaml(path) or {"contacts": {}})
     except ValidationError as exc:
-        raise DataError(f"{path.name}: 形式が正しくありません: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}") from exc
+        first = exc.errors()[0]
+        raise DataError(f"{path.name}: 形式が正しくありません: {first['loc']} {first['msg']}") from exc
     known = {p.id for p in corpus.registry.programs}
     out: dict[str, list[Contact]] = {}
     for program, items in data.contacts.items():

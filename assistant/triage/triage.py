@@ -21,6 +21,7 @@ from .directory import CONTACTS_FILE, Directory
 
 NEEDS_FILE = "needs.yaml"
 NAMED_WEIGHT = 1.0
+LOOSE_WEIGHT = 0.8  # a name written with a slip: almost as good as the name
 NEED_WEIGHT = 0.45
 RETRIEVAL_WEIGHT = 0.5
 FOCUS_WEIGHT = 0.5
@@ -39,9 +40,9 @@ ASKS_WHEN = re.compile(
 )
 CATEGORIES = ("補助金", "人材育成", "セキュリティ", "相談窓口", "その他")
 COMPLAINT = re.compile(
-    r"(苦情|クレーム|納得(?:でき|い)(?:ない|ません)|不満|おかしい|責任者|ふざけ|抗議|不当|怒り|失礼(?:な|だ|です|すぎ)|対応が悪い"
-    r"|つながらない|繋がらない|どうなって|困って(?:いる|います|る)|止めて(?:ほしい|ください|もらえ)|まだ(?:入金|振り?込|届)"
-    r"|遅すぎ|いつまで待)"
+    r"(苦情|クレーム|納得(?:でき|い)(?:ない|ません)|不満|おかしい|責任者|ふざけ|抗議|不当|怒り|怒って|腹が立|失礼(?:な|だ|です|すぎ)"
+    r"|対応が悪い|つながらない|繋がらない|どうなって|どういうこと|止めて(?:ほしい|ください|もらえ)|やめさせ|まだ(?:入金|振り?込|届)"
+    r"|遅すぎ|短すぎ|いつまで待|たらい回し|後回し|説明してほしい|誘導され|騙さ|だまさ|話が違|返金|何も来ません|連絡(?:も|が)(?:ない|来ない))"
 )
 
 
@@ -134,26 +135,32 @@ class Triage:
 
         named_text = OF_SUBSIDY.sub(r"\1", text)  # 事業承継の補助金 → 事業承継補助金, as the registry writes it
         focus = set(registry.find(" ".join("".join(m) for m in FOCUS.findall(named_text))))
-        for pid in registry.find(named_text):  # every program named counts the same; the retriever breaks ties
+        named = registry.find(named_text)
+        for pid in named:  # every program named counts the same; the retriever breaks ties
             add(pid, NAMED_WEIGHT, f"「{registry.get(pid).name}」について書かれています", f"named:{pid}")
             if pid in focus:  # 「SECURITY ACTIONの宣言」, 〇〇とは, 〇〇って何: the program the question is about
                 add(pid, FOCUS_WEIGHT, f"「{registry.get(pid).name}」について尋ねています")
+        for pid in registry.find_loose(named_text):  # ものづくり捕助金, あかつきプロジェクト
+            if pid not in named:
+                add(pid, LOOSE_WEIGHT, f"「{registry.get(pid).name}」のことと思われます", f"named:{pid}")
         for need in self.needs:
             hit = need.match(text)
             if hit:
                 for rank, pid in enumerate(need.programs):
                     add(pid, need.weight * NEED_WEIGHT / (1 + 0.5 * rank), f"「{hit}」のご相談に合う制度です", hit)
         hits = self.assistant.retriever.search(text, k=8)
+        if not scores and self.assistant.composer.scope.vocabulary_reason(text, hits):
+            return []  # nothing named, no need recognised, and the decks hardly share its words: out of scope
         key = self.assistant.retriever.stats.key_terms(text)
-        counted: set[str] = set()
-        for rank, hit in enumerate(hits):
+        counted: list[str] = []
+        for hit in hits:
             for pid in self._hit_programs(hit.slide, key):
                 if pid in counted:  # a program with many slides (お助け隊) is not more relevant for it
                     continue
-                counted.add(pid)
                 where = f"{hit.slide.source_file} スライド{hit.slide.number}"
                 reason = f"資料「{hit.slide.title}」（{where}）の内容に近いご相談です"
-                add(pid, RETRIEVAL_WEIGHT / (rank + 2), reason)
+                add(pid, RETRIEVAL_WEIGHT / (len(counted) + 1), reason)
+                counted.append(pid)
         return sorted(scores.values(), key=lambda s: -s.score)
 
     def _hit_programs(self, slide: Slide, key: list[str]) -> tuple[str, ...]:
