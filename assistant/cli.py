@@ -246,6 +246,110 @@ def triage(ctx: click.Context, file: Path, as_json: bool, output: Path | None, t
         sys.exit(1)
 
 
+class _DefaultGroup(click.Group):
+    """``assistant eval DATASET`` runs; ``assistant eval diff A B`` compares: a first word that is no subcommand
+    is the dataset of ``run``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=_DefaultGroup, name="eval")
+def eval_() -> None:
+    """評価: データセットを設定ごとに実行してレポートを作ります（assistant eval DATASET / assistant eval diff A B）。"""
+
+
+@eval_.command("run")
+@click.argument("dataset", type=click.Path(path_type=Path))
+@click.option("--config", "config_file", type=click.Path(path_type=Path),
+              help="設定ファイル（YAML/JSON: configs: [{name, retriever, embed_model, top_k, composer}]）")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="出力フォルダ（既定: eval/runs/日時）")
+@click.option("--ragas", "ragas_file", type=click.Path(path_type=Path), help="RAGAS 形式（JSONL）にも書き出す")
+@click.option("--baseline", type=click.Path(path_type=Path), help="比較する summary.json（下回ると終了コード 1）")
+@click.option("--tolerance", type=float, default=0.05, show_default=True, help="baseline からの許容低下幅")
+@click.pass_context
+def eval_run(ctx: click.Context, dataset: Path, config_file: Path | None, out_dir: Path | None,
+             ragas_file: Path | None, baseline: Path | None, tolerance: float) -> None:
+    """DATASET（YAML / JSON / JSONL）を設定ごとに実行し、結果・要約・レポートを書き出します。"""
+    import datetime as dt
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from .evaluation.compare import regressions, to_ragas
+    from .evaluation.dataset import load_dataset
+    from .evaluation.report import HEADLINE, write_run
+    from .evaluation.runner import Runner, check_dataset, load_configs, summarize
+
+    base = _settings(ctx)
+    items = load_dataset(dataset)
+    check_dataset(items, base)
+    configs = load_configs(config_file, base)
+    out_dir = out_dir or Path("eval") / "runs" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    console = Console(stderr=True)
+    results, summaries = {}, {}
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        for config in configs:
+            task = bar.add_task(f"{config.name} を読み込み中", total=len(items))
+            runner = Runner(config, base)
+            bar.update(task, description=f"{config.name} を評価中")
+            results[config.name] = runner.run(items, on_item=lambda _r, t=task: bar.advance(t))
+            summaries[config.name] = summarize(results[config.name], k=config.top_k)
+    files = write_run(out_dir, dataset.name, results, summaries)
+    table = Table(title=f"{dataset.name}（{len(items)} 問）")
+    table.add_column("指標")
+    for name in summaries:
+        table.add_column(name, justify="right")
+    for key in HEADLINE:
+        table.add_row(key, *["–" if s.get(key) is None else str(s[key]) for s in summaries.values()])
+    Console().print(table)
+    if ragas_file is not None:
+        from .triage.io import write_atomic
+
+        refs = {i.id: " / ".join(i.expected) for i in items}
+        rows = to_ragas([r.to_dict() for rs in results.values() for r in rs], refs)
+        write_atomic(ragas_file, (json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        files.append(ragas_file)
+    click.echo("書き出しました: " + ", ".join(str(f) for f in files[:4]), err=True)
+    if baseline is not None:
+        try:
+            base_summary = json.loads(baseline.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"baseline {baseline} を読めません: {exc}") from exc
+        drops = regressions({"configs": summaries}, base_summary, tolerance)
+        for d in drops:
+            click.echo(f"低下: {d}", err=True)
+        if drops:
+            sys.exit(1)
+
+
+@eval_.command("diff")
+@click.argument("run_a", type=click.Path(path_type=Path))
+@click.argument("run_b", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="JSONL で出力")
+def eval_diff(run_a: Path, run_b: Path, as_json: bool) -> None:
+    """二つの評価結果（フォルダか results.jsonl）で、正誤が変わった質問を示します。"""
+    from dataclasses import asdict
+
+    from .evaluation.compare import diff, read_results
+
+    changes = diff(read_results(run_a), read_results(run_b))
+    if as_json:
+        for c in changes:
+            click.echo(json.dumps(asdict(c), ensure_ascii=False))
+        return
+    fixed = sum(c.after == "正解" for c in changes)
+    broken = sum(c.before == "正解" for c in changes)
+    click.echo(f"変化 {len(changes)} 件（良くなった {fixed} / 悪くなった {broken}）")
+    for c in changes:
+        why = f" — {'; '.join(c.problems)}" if c.after == "不正解" and c.problems else ""
+        click.echo(f"[{c.config}] {c.id} ({c.kind}) {c.before} → {c.after}: {c.question[:50]}{why}")
+
+
 def _render(answer) -> str:
     from .render import render_answer
 

@@ -1,4 +1,4 @@
-"""Development benchmark: citation hit@1/hit@5/MRR, answer-fragment accuracy, abstention accuracy.
+"""Development benchmark by retriever mode (eval/run_dev.py): citation hit@1/hit@5/MRR, answer fragments, abstention.
 
 Gold slides are given by source file and a quoted snippet, located in the current segmentation at run time,
 so the gold survives re-segmentation.
@@ -9,64 +9,11 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from .errors import DataError
-from .ingest.corpus import Corpus
-from .service import Assistant
-from .text import clean_line, nfkc
-
-Kind = Literal["lookup", "paraphrase", "conflict", "out_of_scope"]
-
-
-class Gold(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    source_file: str
-    quote: str
-    role: Literal["newest", "older"] = "newest"
-
-
-class Item(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str
-    kind: Kind
-    question: str
-    gold: list[Gold] = Field(default_factory=list)
-    expected: list[str] = Field(default_factory=list)
-    must_abstain: bool = False
-    note: str = ""
-
-
-def load_dataset(path: Path) -> list[Item]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        items = [Item.model_validate(x) for x in raw]
-    except (OSError, yaml.YAMLError, ValidationError, TypeError) as exc:
-        raise DataError(f"評価データ {path} を読めません: {exc}") from exc
-    ids = [i.id for i in items]
-    if len(ids) != len(set(ids)):
-        raise DataError(f"評価データ {path}: id が重複しています。")
-    return items
-
-
-def gold_slides(item: Item, corpus: Corpus) -> list[tuple[str, int]]:
-    """The slides holding the item's gold quotes (newest-role quotes only)."""
-    out: list[tuple[str, int]] = []
-    for g in item.gold:
-        if g.role != "newest":
-            continue
-        quote = clean_line(g.quote).strip()
-        found = [s for s in corpus.deck_slides(g.source_file) if quote in s.text]
-        if not found:
-            raise DataError(f"評価データ {item.id}: 引用「{g.quote}」が {g.source_file} のスライドに見つかりません。")
-        key = (found[0].source_file, found[0].number)
-        if key not in out:
-            out.append(key)
-    return out
+from ..service import Assistant
+from ..text import nfkc
+from .dataset import Item, gold_slides
 
 
 @dataclass
