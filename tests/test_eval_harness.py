@@ -156,4 +156,7 @@ def test_diff_lists_changed_outcomes_and_the_cli_prints_them(tmp_path):
 def test_regressions_beyond_the_tolerance_are_reported():
     base = {"configs": {"d": {"hit@1": 0.9, "mrr": 0.9, "accuracy_by_kind": {"calculation": 1.0}}}}
     now = {"configs": {"d": {"hit@1": 0.86, "mrr": 0.8, "accuracy_by_kind": {"calculation": 0.9}}}}
-    assert regressions(now, base, 0.05) == ["d: mrr 0.9 → 0.8（許容差 0.05）", "d: accuracy:calculation 1.0 → 0.9（許容差 0.05）"]
+    assert regressions(now, base, 0.05) == [
+        "d: mrr 0.9 → 0.8（許容差 0.05）",
+        "d: accuracy:calculation 1.0 → 0.9（許容差 0.05）",
+    ]
