@@ -160,3 +160,14 @@ def test_regressions_beyond_the_tolerance_are_reported():
         "d: mrr 0.9 → 0.8（許容差 0.05）",
         "d: accuracy:calculation 1.0 → 0.9（許容差 0.05）",
     ]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_project_benchmark_does_not_regress(settings, tmp_path):
+    """The CI gate: eval/benchmark.yaml (≥ 200 items) on the default configuration, 0.05 tolerance."""
+    assert len(load_dataset(REPO / "eval" / "benchmark.yaml")) >= 200
+    args = ["--index-dir", str(settings.index_dir), "eval", str(REPO / "eval" / "benchmark.yaml"),
+            "--out", str(tmp_path / "run"), "--baseline", str(REPO / "eval" / "baseline" / "summary.json")]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
