@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from ..directives import is_directive_line
 from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
 from ..text import display_line
@@ -106,7 +107,7 @@ class Directory:
     def _scan(self, slide: Slide, programs: tuple[str, ...]) -> None:
         deck_date = self.corpus.deck(slide.source_file).date
         lines = [display_line(x) for x in slide.text.split("\n")]
-        lines = [x for x in lines if x]
+        lines = [x for x in lines if x and not is_directive_line(x)]  # no contact from an order to an AI
         label_until = -1
         prev_label = ""
         for i, line in enumerate(lines):
