@@ -11,6 +11,21 @@ import click
 from .errors import AssistantError, InputError
 from .settings import Settings
 
+_HELP = "--help で使い方を確認してください。"
+
+
+def _ja_reason(message: str) -> str:
+    """click's messages for the usual mistakes, in Japanese."""
+    if "valid integer" in message:
+        return "整数で指定してください"
+    if "does not match the format" in message:
+        return "日付は 2026-03-01 の形で指定してください"
+    if "is not one of" in message:
+        return f"指定できる値から選んでください: {message}"
+    if "does not exist" in message:
+        return "ファイルが見つかりません"
+    return message
+
 
 def _settings(ctx: click.Context, **overrides: object) -> Settings:
     return Settings.from_env(**(ctx.obj or {}), **overrides)
@@ -22,6 +37,31 @@ def _progress(msg: str) -> None:
 
 class _Group(click.Group):
     """Turns every AssistantError into a short Japanese message and a non-zero exit, never a stack trace."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        """click's own errors (an unknown option, 「abc」 for a number) in Japanese too, exit code 2."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.BadParameter as exc:
+            hint = exc.param.get_error_hint(exc.ctx) if exc.param is not None and exc.ctx is not None else ""
+            where = f"{hint} の" if hint else ""
+            reason = _ja_reason(exc.message)
+            click.echo(f"エラー: {where}値が正しくありません（{reason}）。{_HELP}", err=True)
+            sys.exit(2)
+        except click.UsageError as exc:
+            click.echo(f"エラー: コマンドの指定が正しくありません（{exc.message}）。{_HELP}", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            click.echo(f"エラー: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("中断しました。", err=True)
+            sys.exit(130)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -121,6 +161,10 @@ def ask(ctx: click.Context, question: str | None, batch: Path | None, as_json: b
     if (question is None) == (batch is None):
         raise InputError("質問を1つ指定するか、--batch でファイルを指定してください。")
     settings = _settings(ctx, top_k=top_k)
+    if question is not None:
+        from .service import clean_question
+
+        clean_question(question, settings.max_question_chars)  # an empty or 1 MB question: told before loading
     if batch is not None:
         from .batch import read_questions
 
@@ -227,12 +271,17 @@ def triage(ctx: click.Context, file: Path, as_json: bool, output: Path | None, t
     settings = _settings(ctx)
     engine = Triage(Assistant.load(settings, progress=_progress))
     day = today.date() if today else dt.date.today()
-    results = [engine.run(iid, text, day).to_dict() for iid, text in items]
+    results, failed = engine.run_all(items, day)
+    for iid in failed:
+        click.echo(f"警告: 問い合わせ {iid} は内部エラーのため振り分けられませんでした。", err=True)
     if output is not None:
-        if output.suffix.lower() in (".jsonl", ".json"):
-            write_atomic(output, (json.dumps(r, ensure_ascii=False) + "\n" for r in results))
-        else:
-            write_atomic(output, [csv_text(results)], encoding="utf-8-sig")
+        try:
+            if output.suffix.lower() in (".jsonl", ".json"):
+                write_atomic(output, (json.dumps(r, ensure_ascii=False) + "\n" for r in results))
+            else:
+                write_atomic(output, [csv_text(results)], encoding="utf-8-sig")
+        except OSError as exc:
+            raise AssistantError(f"出力ファイル {output} に書き込めません: {exc.strerror or exc}") from exc
         click.echo(f"{len(results)}件を振り分けました → {output}", err=True)
     if as_json or output is None:
         for r in results:
@@ -242,7 +291,7 @@ def triage(ctx: click.Context, file: Path, as_json: bool, output: Path | None, t
                 flag = "【要確認】" if r["needs_human"] else ""
                 click.echo(f"[{r['id']}] {flag}{r['category']} / {' / '.join(r['programs']) or '該当なし'} / "
                            f"{' / '.join(r['contacts'][:2])}")
-    if problems:
+    if problems or failed:
         sys.exit(1)
 
 

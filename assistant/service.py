@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import threading
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from .answer.calc_answer import calc_answer, follow_up_answer
 from .answer.compose import Composer
+from .answer.grounding import USER_KINDS, Evidence, slide_evidence, tool_text
+from .answer.guard import guard_answer
 from .answer.types import Answer
+from .directives import strip_directives
 from .errors import InputError
 from .index.store import Index, Progress, require_index
 from .ingest.corpus import Corpus, load_corpus
+from .privacy import QuestionLog
 from .retrieve.hybrid import Hit, Retriever
 from .retrieve.lexical import TermStats
 from .settings import Settings
-from .text import nfkc
+from .text import nfkc, strip_controls
 from .tools.calculator import CalcRequest, CalcResult, MissingInputs, calculate
 from .tools.parse import ParsedQuestion, QuestionParser
 from .tools.rules import Rulebook, load_rulebook
@@ -26,12 +29,13 @@ def clean_question(question: object, max_chars: int) -> str:
     """NFKC, control characters removed, whitespace collapsed; rejects empty and over-long questions."""
     if not isinstance(question, str):
         raise InputError("質問は文字列で入力してください。")
-    q = "".join(ch for ch in nfkc(question) if unicodedata.category(ch)[0] != "C" or ch in "\n\t")
-    q = " ".join(q.split())
+    if len(question) > 10 * max_chars:  # refused before normalising: a 1 MB paste is answered at once
+        raise InputError(f"質問が長すぎます（{len(question):,}文字）。{max_chars:,}文字以内にまとめてください。")
+    q = " ".join(strip_controls(nfkc(question)).split())
     if not q:
         raise InputError("質問が空です。知りたいことを入力してください（例: ものづくり補助金の補助上限は？）。")
     if len(q) > max_chars:
-        raise InputError(f"質問が長すぎます（{len(q)}文字）。{max_chars}文字以内にまとめてください。")
+        raise InputError(f"質問が長すぎます（{len(q):,}文字）。{max_chars:,}文字以内にまとめてください。")
     return q
 
 
@@ -46,6 +50,7 @@ class Assistant:
     parser: QuestionParser = field(init=False)
     _chain: Any = field(init=False, default=None)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    question_log: QuestionLog = field(init=False)
 
     def __post_init__(self) -> None:
         stats = TermStats(self.corpus)
@@ -53,6 +58,7 @@ class Assistant:
         self.composer = Composer(self.corpus, self.settings, stats)
         self.rulebook = load_rulebook(self.corpus, self.settings.corpus_dir)
         self.parser = QuestionParser(self.rulebook)
+        self.question_log = QuestionLog.for_settings(self.settings)
 
     @classmethod
     def load(cls, settings: Settings | None = None, progress: Progress | None = None) -> Assistant:
@@ -113,6 +119,7 @@ class Assistant:
             answer = rag.invoke({"question": question})
             answer.answer = f"※ 補助額を計算できませんでした: {exc}\n" + answer.answer
             answer.notes.append("calc_error")
+            answer.tool_texts.append(str(exc))
         else:
             answer = calc_answer(question, req, result, self.corpus, parsed.notes)
         answer.context = parsed
@@ -121,6 +128,30 @@ class Assistant:
     def ask(self, question: object, qid: str | None = None, context: ParsedQuestion | None = None) -> Answer:
         """Answer one question; ``context`` is the previous turn's ``answer.context`` (conversation memory)."""
         q = clean_question(question, self.settings.max_question_chars)
-        answer: Answer = self.chain.invoke({"question": q, "context": context})
+        asked, ignored = strip_directives(q)  # orders to the assistant are not searched for or parsed
+        answer: Answer = self.chain.invoke({"question": asked or q, "context": context})
         answer.id = qid
+        answer.question = q
+        if ignored:
+            answer.notes.append("instructions_ignored")
+        answer = self.check_figures(answer, q)
+        self.question_log.record(
+            "ask", q, id=qid, abstained=answer.abstained, notes=answer.notes,
+            citations=[f"{c.source_file}#{c.slide}" for c in answer.citations],
+        )
         return answer
+
+    def check_figures(self, answer: Answer, question: str) -> Answer:
+        """The figure check on every answer: each figure must be on a cited slide or in a tool's output; a
+        calculation may also echo the amounts and counts the user gave (this turn or earlier ones)."""
+        tools = [tool_text(call) for call in answer.tool_calls] + list(answer.tool_texts)
+        if answer.follow_up:
+            tools.append(tool_text(answer.follow_up))
+        user = [question]
+        facts = answer.context
+        if isinstance(facts, ParsedQuestion):
+            user += [f"{facts.expense_yen}円" if facts.expense_yen is not None else "",
+                     f"{facts.employees}人" if facts.employees is not None else ""]
+        evidence = Evidence(slide_evidence(answer.citations), tuple(tools), tuple(user),
+                            (self.composer.system_facts(),))
+        return guard_answer(answer, evidence, USER_KINDS if facts is not None else frozenset())

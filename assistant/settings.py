@@ -26,6 +26,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     feedback_file: Path = REPO_ROOT / "feedback" / "feedback.jsonl"
+    log_questions: bool = False  # ASSISTANT_LOG_QUESTIONS=1: evaluators' log of questions, personal data masked
+    question_log: Path = REPO_ROOT / "logs" / "questions.jsonl"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -37,11 +39,13 @@ class Settings:
             values["corpus_dir"] = Path(home) / "corpus"
             values["index_dir"] = Path(home) / "index"
             values["feedback_file"] = Path(home) / "feedback" / "feedback.jsonl"
+            values["question_log"] = Path(home) / "logs" / "questions.jsonl"
         for f in fields(cls):
-            raw = env.get(f"ASSISTANT_{f.name.upper()}")
-            if raw is None or raw == "":
+            name = f"ASSISTANT_{f.name.upper()}"
+            raw = env.get(name)
+            if raw is None or raw.strip() == "":
                 continue
-            values[f.name] = _coerce(f.type, raw)
+            values[f.name] = _coerce(f.type, raw.strip(), name)
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
         settings.validate()
@@ -62,12 +66,25 @@ class Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-def _coerce(type_name: object, raw: str) -> object:
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _coerce(type_name: object, raw: str, var: str) -> object:
+    from .errors import InputError
+
     name = str(type_name)
     if "Path" in name:
         return Path(raw)
-    if "int" in name:
-        return int(raw)
-    if "float" in name:
-        return float(raw)
+    if "bool" in name:
+        if raw.lower() in _TRUE + _FALSE:
+            return raw.lower() in _TRUE
+        raise InputError(f"環境変数 {var} は 1 か 0（true / false）で指定してください（指定: {raw[:40]}）。")
+    try:
+        if "int" in name:
+            return int(raw)
+        if "float" in name:
+            return float(raw)
+    except ValueError:
+        raise InputError(f"環境変数 {var} は数値で指定してください（指定: {raw[:40]}）。") from None
     return raw

@@ -23,6 +23,16 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_EXTRA)
 
 
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+
+
+def strip_controls(text: str) -> str:
+    """Drop terminal escape sequences, then control, format, private-use and unassigned characters and lone
+    surrogates (Unicode category C), keeping newlines and tabs: what a user types or uploads may carry NULs, colour
+    codes or broken bytes."""
+    return "".join(ch for ch in _ANSI.sub("", text) if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+
+
 def clean_line(line: str) -> str:
     """NFKC, drop markdown emphasis markers and trailing spaces."""
     return _EMPHASIS.sub("", nfkc(line)).rstrip()
@@ -87,10 +97,12 @@ def nouns(text: str) -> list[str]:
 
 
 def proper_nouns(text: str) -> list[str]:
-    """Proper nouns of two or more characters (places, organisations: 香川, 中国, 吉備中央町), in order."""
+    """Proper nouns of two or more characters (places, organisations: 香川, 中国, 吉備中央町), in order; not
+    people's names (a caller who gives their name asks about the decks all the same)."""
     out: list[str] = []
     for w in _tagger()(nfkc(text)):
-        if w.feature.pos2 == "固有名詞" and len(w.surface) >= 2 and w.surface not in out:
+        f = w.feature
+        if f.pos2 == "固有名詞" and f.pos3 != "人名" and len(w.surface) >= 2 and w.surface not in out:
             out.append(w.surface)
     return out
 

@@ -98,6 +98,7 @@ def calc_answer(question: str, req: CalcRequest, result: CalcResult, corpus: Cor
         tool_calls=[call],
         programs=[result.program],
         notes=["calculation", result.status],
+        tool_texts=list(notes),  # the parser's notes (小規模事業者 by the vocabulary's definition)
     )
 
 

@@ -146,6 +146,13 @@ class Composer:
         check_grounded(answer)
         return answer
 
+    def system_facts(self) -> str:
+        """What answers may state about the collection itself (the abstention message names its size and span)."""
+        decks = self.corpus.manifest.decks
+        parts = [f"{len(decks)}件", "中小企業119"]
+        parts += [f"{d.issuer} {d.date_label} {d.date.isoformat()} {d.file} {d.title}" for d in decks]
+        return "\n".join(parts)
+
     def abstain(self, question: str, programs: list[str], reason: str) -> Answer:
         decks = self.corpus.manifest.newest_first()
         span = f"{decks[-1].date_label}〜{decks[0].date_label}" if decks else ""

@@ -41,6 +41,9 @@ class Answer:
     id: str | None = None
     follow_up: dict[str, Any] | None = None  # what the calculator still needs, when it asks back
     context: Any = field(default=None, repr=False, compare=False)  # calculation facts carried to the next turn
+    grounding: dict[str, Any] | None = None  # the figure check on the answer (assistant/answer/guard.py)
+    # outputs of deterministic steps that are not tool_calls (parser notes, a calculator's error) the text states
+    tool_texts: list[str] = field(default_factory=list, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,4 +57,5 @@ class Answer:
             "programs": self.programs,
             "notes": self.notes,
             "follow_up": self.follow_up,
+            "grounding": self.grounding,
         }

@@ -8,15 +8,17 @@ import datetime as dt
 import html
 import json
 import logging
+import math
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..answer.types import Answer
-from ..errors import AssistantError
+from ..errors import AssistantError, InputError
+from ..privacy import log_failure, mask_personal
 from ..service import Assistant
-from ..text import display_line
+from ..text import display_line, nfkc, strip_controls
 from ..tools.calculator import CalcRequest, range_ja, yen_ja
 from ..tools.parse import parse_expense
 
@@ -40,13 +42,15 @@ class Session:
 
 
 def cut_question(question: str, max_chars: int) -> tuple[str, str | None]:
-    """An over-long question is cut (not refused) in the app, with a message saying so."""
-    q = (question or "").strip()
-    if len(q) <= max_chars:
+    """An over-long question is cut (not refused) in the app, with a message saying so. Measured after NFKC and
+    without control characters, as the assistant counts it; a 1 MB paste is cut before it is normalised."""
+    raw = question or ""
+    q = " ".join(strip_controls(nfkc(raw[: 10 * max_chars])).split())
+    if len(q) <= max_chars and len(raw) <= 10 * max_chars:
         return q, None
-    return q[
-        :max_chars
-    ], f"質問が長すぎるため、最初の{max_chars:,}文字だけを使って回答しました（全体で{len(q):,}文字）。"
+    total = max(len(raw), len(q))
+    note = f"質問が長すぎるため、最初の{max_chars:,}文字だけを使って回答しました（全体で{total:,}文字）。"
+    return q[:max_chars], note
 
 
 def answer_markdown(answer: Answer) -> str:
@@ -65,8 +69,8 @@ def respond(assistant: Assistant, session: Session, question: str) -> Iterator[s
     except AssistantError as exc:
         yield str(exc)
         return
-    except Exception:  # a user never sees a stack trace; the log gets it (without the question text)
-        log.exception("chat turn failed")
+    except Exception as exc:  # a user never sees a stack trace; the log gets it (without the question text)
+        log_failure(log, "chat turn failed", exc)
         yield INTERNAL_ERROR
         return
     session.context = answer.context if answer.context is not None else session.context
@@ -113,11 +117,11 @@ def save_feedback(path: Path, session: Session, rating: str, comment: str, lock:
         return "評価する回答がまだありません。先に質問してください。"
     if rating not in ("good", "bad"):
         return "「良い」か「良くない」を選んでください。"
-    record = {
+    record = {  # the question and comment with personal data masked (names, phones, e-mails, addresses)
         "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "rating": rating,
-        "comment": (comment or "").strip()[:2000],
-        "question": session.last.question,
+        "comment": mask_personal((comment or "").strip()[:2000]),
+        "question": mask_personal(session.last.question),
         "answer": session.last.answer,
         "abstained": session.last.abstained,
         "citations": [{"source_file": c.source_file, "slide": c.slide} for c in session.last.citations],
@@ -164,6 +168,19 @@ def condition_choices(assistant: Assistant) -> list[tuple[str, str]]:
     return [(t.label, cid) for cid, t in assistant.rulebook.vocabulary.conditions.items()]
 
 
+def _employees(value: object) -> int | None:
+    """The form's employee count: empty → None; not a whole number of 0 or more → a Japanese error."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError("従業員数は0以上の整数で入力してください。") from None
+    if not math.isfinite(number) or number < 0 or not number.is_integer():
+        raise InputError("従業員数は0以上の整数で入力してください。")
+    return int(number)
+
+
 def run_calculator(
     assistant: Assistant,
     program: str | None,
@@ -184,15 +201,15 @@ def run_calculator(
             frame=frame or None,
             edition=edition or None,
             size=size or None,
-            employees=None if employees in (None, "") else int(employees),
+            employees=_employees(employees),
             expense_yen=yen,
             conditions=frozenset(conditions or []),
         )
         result = assistant.calculate(req)
     except AssistantError as exc:
         return f"⚠️ {exc}", ""
-    except Exception:
-        log.exception("calculator form failed")
+    except Exception as exc:
+        log_failure(log, "calculator form failed", exc)
         return INTERNAL_ERROR, ""
     if result.subsidy_yen is not None:
         head = f"### 補助額: {yen_ja(result.subsidy_yen)}"
@@ -237,12 +254,13 @@ def run_triage_file(
         return "日付は 2026-03-01 の形で入力してください。", [], None
     try:
         items, problems = read_inquiries(Path(path))
-        results = [engine.run(iid, text, today).to_dict() for iid, text in items]
+        results, failed = engine.run_all(items, today)
     except AssistantError as exc:
         return f"⚠️ {exc}", [], None
-    except Exception:
-        log.exception("triage upload failed")
+    except Exception as exc:
+        log_failure(log, "triage upload failed", exc)
         return INTERNAL_ERROR, [], None
+    problems = problems + [f"問い合わせ {iid}: 内部エラーのため振り分けられませんでした。" for iid in failed]
     rows = [
         [
             r["id"],
@@ -255,8 +273,12 @@ def run_triage_file(
         ]
         for r in results
     ]
-    out = out_dir / f"triage-{dt.datetime.now():%Y%m%d-%H%M%S}.csv"
-    write_atomic(out, [csv_text(results)], encoding="utf-8-sig")
+    out = out_dir / f"triage-{dt.datetime.now():%Y%m%d-%H%M%S-%f}.csv"
+    try:
+        write_atomic(out, [csv_text(results)], encoding="utf-8-sig")
+    except OSError as exc:
+        log_failure(log, "triage result not written", exc)
+        return "結果のファイルを書き込めませんでした。空き容量と権限を確認してください。", [], None
     msg = f"{len(results)}件を振り分けました（要確認 {sum(r['needs_human'] for r in results)}件）。"
     if problems:
         msg += "\n\n読めなかった行:\n" + "\n".join(f"- {p}" for p in problems)

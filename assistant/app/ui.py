@@ -160,7 +160,8 @@ def build_app(loader: Loader):
     assistant_for_choices = loader.assistant  # None while loading; choices are filled on first interaction
     programs = chat.program_choices(assistant_for_choices) if assistant_for_choices else []
 
-    with gr.Blocks(title="中小企業支援施策アシスタント") as app:
+    # uploaded inquiry files hold callers' personal data: Gradio's cache of them is emptied hourly
+    with gr.Blocks(title="中小企業支援施策アシスタント", delete_cache=(3600, 3600)) as app:
         session = gr.State(None)
         gr.Markdown("# 中小企業支援施策アシスタント\n経済産業局の資料（スライド）から、出典付きで答えます。")
         gr.Markdown(f"⚠️ {chat.NOTICE}", elem_id="notice")
@@ -191,8 +192,8 @@ def build_app(loader: Loader):
                     gr.Markdown("### 出典スライド")
                     sources = gr.HTML(chat.sources_html(None), elem_id="sources")
             outputs = [chatbot, session, question, sources]
-            send.click(on_submit, [question, chatbot, session], outputs)
-            question.submit(on_submit, [question, chatbot, session], outputs)
+            send.click(on_submit, [question, chatbot, session], outputs, api_name="ask")
+            question.submit(on_submit, [question, chatbot, session], outputs, api_name=False)
             clear.click(on_clear, outputs=[chatbot, session, sources])
             fb_send.click(on_feedback, [rating, comment, session], fb_msg)
         with gr.Tab("補助額の計算", id="calc-tab"):

@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from ..directives import is_directive_line
 from ..index.bm25 import terms
 from ..index.passages import leads
 from ..ingest.corpus import Corpus
@@ -170,6 +171,8 @@ def units_of(slide: Slide) -> list[Unit]:
             header = None
         if len(shown) < 2 or set(shown) <= set("-|: "):
             continue
+        if is_directive_line(shown):
+            continue  # orders to an AI reader are data: searchable, never quoted as an answer
         pieces = sentences(shown) if len(shown) > MAX_UNIT_CHARS else [shown]
         for piece in pieces:
             text = piece[:MAX_UNIT_CHARS]

@@ -322,9 +322,8 @@ def _check_numbers(req: CalcRequest) -> None:
         if req.expense_yen <= 0:
             raise InputError("補助対象経費は1円以上の金額を入力してください。")
         if req.expense_yen > MAX_EXPENSE_YEN:
-            raise InputError(
-                f"補助対象経費 {yen_ja(math.floor(req.expense_yen))} は大きすぎます。1兆円以下で入力してください。"
-            )
+            shown = f" {yen_ja(math.floor(req.expense_yen))}" if req.expense_yen < 1000 * MAX_EXPENSE_YEN else ""
+            raise InputError(f"補助対象経費{shown}は大きすぎます。1兆円以下で入力してください。")
     if req.employees is not None and not 0 <= req.employees <= MAX_EMPLOYEES:
         raise InputError("従業員数は0人以上100万人以下で入力してください。")
 

@@ -9,6 +9,7 @@ and the vocabulary (sizes, conditions, industries). It never fills in a fact the
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -18,10 +19,13 @@ from .calculator import CalcRequest
 from .rules import ProgramRules, Rulebook
 
 _KANJI_DIGITS = str.maketrans("〇一二三四五六七八九", "0123456789")
-_UNITS = {"億": 10**8, "万": 10**4, "千": 10**3, "百": 10**2}
+_UNITS = {"兆": 10**12, "億": 10**8, "万": 10**4, "千": 10**3, "百": 10**2}
+HUGE_YEN = 10**16  # amounts at or above this are read as this (the calculator refuses anything above 1兆円)
+HUGE_COUNT = 10**9
+_MINUS = re.compile(r"(?:マイナス|[▲△]|(?<![\d万億円兆千百])[-−])\s*$")
 # a money expression: digits with 億/万/千/百 units and/or 円
 _MONEY_SPAN = re.compile(
-    r"(?<![\d.,])(?:\d[\d,]*(?:\.\d+)?\s*(?:億|千万|百万|万|千|百)\s*)+(?:\d[\d,]*\s*)?円?|(?<![\d.,])\d[\d,]*\s*円"
+    r"(?<![\d.,])(?:\d[\d,]*(?:\.\d+)?\s*(?:兆|億|千万|百万|万|千|百)\s*)+(?:\d[\d,]*\s*)?円?|(?<![\d.,])\d[\d,]*\s*円"
 )
 _NOT_EXPENSE = re.compile(
     r"(売上|年商|資本金|課税所得|利益|予算|上限|下限|補助額|補助上限|総額)(?:高|額|が|は|の|で)?\s*$"
@@ -48,30 +52,33 @@ def _number(text: str) -> float:
 
 
 def money_to_yen(expr: str) -> int | None:
-    """「1億2,000万円」→120000000, 「4千万円」→40000000, 「80万」→800000, 「500,000円」→500000; None if not money."""
+    """「1億2,000万円」→120000000, 「4千万円」→40000000, 「80万」→800000, 「500,000円」→500000, 「0円」→0;
+    None if not money; absurd amounts (「1京円」, 400 digits) are read as HUGE_YEN."""
     s = nfkc(expr).translate(_KANJI_DIGITS).replace(" ", "")
-    if not re.search(r"[億万千百円]", s):
+    if not re.search(r"[兆億万千百円]", s) or not re.search(r"[\d千百]", s):
         return None
     total = 0.0
     section = 0.0
-    for num, unit in re.findall(r"(\d[\d,]*(?:\.\d+)?)?(億|千万|百万|万|千|百|円)", s):
-        n = _number(num) if num else (1.0 if unit in ("千", "百") else 0.0)
+    for num, unit in re.findall(r"(\d[\d,]*(?:\.\d+)?)?(兆|億|千万|百万|万|千|百|円)", s):
+        n = _number(num) if num else (1.0 if unit in ("千", "百", "千万", "百万") else 0.0)
         if unit in ("千万", "百万"):
             section += n * _UNITS[unit[0]]
             total += section * 10**4
             section = 0.0
         elif unit in ("千", "百"):
             section += n * _UNITS[unit]
-        elif unit in ("億", "万"):
+        elif unit in ("兆", "億", "万"):
             total += (section + n) * _UNITS[unit]
             section = 0.0
         else:  # 円
             total += section + n
             section = 0.0
     total += section
-    if not re.search(r"[億万円]", s):  # 「3千」alone is not an amount of money
+    if not re.search(r"[兆億万円]", s):  # 「3千」alone is not an amount of money
         return None
-    return round(total) if total > 0 else None
+    if not math.isfinite(total) or total >= HUGE_YEN:
+        return HUGE_YEN
+    return round(total)
 
 
 def parse_expense(value: object) -> int | None:
@@ -82,7 +89,7 @@ def parse_expense(value: object) -> int | None:
     if text.startswith(("-", "−", "ー")):
         raise InputError("補助対象経費は1円以上の金額を入力してください。")
     if text.isdigit():
-        return int(text)
+        return int(text) if len(text) < 17 else HUGE_YEN
     yen = money_to_yen(text)
     if yen is None:
         raise InputError(
@@ -104,8 +111,9 @@ def find_money(text: str) -> list[Money]:
     out = []
     for m in _MONEY_SPAN.finditer(q):
         yen = money_to_yen(m.group(0))
-        if yen:
-            out.append(Money(yen, m.start(), m.end(), m.group(0).strip()))
+        if yen is not None:
+            negative = bool(_MINUS.search(q[max(0, m.start() - 5) : m.start()]))
+            out.append(Money(-yen if negative else yen, m.start(), m.end(), m.group(0).strip()))
     return out
 
 
@@ -252,7 +260,8 @@ class QuestionParser:
         m = _EMPLOYEES.search(text)
         if not m:
             return None
-        return int((m.group(1) or m.group(2)).replace(",", ""))
+        digits = (m.group(1) or m.group(2)).replace(",", "")
+        return int(digits) if len(digits) < 10 else HUGE_COUNT
 
     @staticmethod
     def _expense(text: str) -> int | None:

@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..directives import is_directive_line
 from ..errors import DataError
 from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
@@ -172,7 +173,7 @@ class Directory:
     def _scan(self, slide: Slide, programs: tuple[str, ...]) -> None:
         deck_date = self.corpus.deck(slide.source_file).date
         lines = [display_line(x) for x in slide.text.split("\n")]
-        lines = [x for x in lines if x]
+        lines = [x for x in lines if x and not is_directive_line(x)]  # no contact from an order to an AI
         label_until = -1
         prev_label = ""
         for i, line in enumerate(lines):

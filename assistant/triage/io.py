@@ -10,8 +10,9 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..batch import jsonl_lines, read_text_file
+from ..batch import clean_id, jsonl_lines, read_text_file
 from ..errors import InputError
+from ..text import strip_controls
 
 ID_COLUMNS = ("id", "ID", "番号", "受付番号", "No", "no")
 TEXT_COLUMNS = ("text", "本文", "内容", "問い合わせ内容", "お問い合わせ内容", "inquiry")
@@ -39,13 +40,45 @@ def _looks_like_jsonl(path: Path, text: str) -> bool:
 
 
 def _check(n: int, name: str, iid: object, text: object, problems: list[str]) -> tuple[str, str] | None:
-    if not isinstance(text, str) or not text.strip():
-        problems.append(f"{name} {n}行目: 問い合わせ本文（text）が空です。")
+    if not isinstance(text, str):
+        problems.append(f"{name} {n}行目: 問い合わせ本文（text）が空か、文字列ではありません。")
         return None
     if len(text) > MAX_TEXT_CHARS:
         problems.append(f"{name} {n}行目: 本文が長すぎます（{len(text):,}文字、上限{MAX_TEXT_CHARS:,}文字）。")
         return None
-    return (str(iid).strip() if iid not in (None, "") else str(n)), text
+    text = strip_controls(text).strip()
+    if not text:
+        problems.append(f"{name} {n}行目: 問い合わせ本文（text）が空です。")
+        return None
+    return clean_id(iid, n), text
+
+
+def _csv_rows(name: str, reader: csv.DictReader, problems: list[str]) -> Iterable[tuple[int, dict]]:
+    """(line number, row) of each readable row; a malformed row (a stray quote, a huge field) is reported and
+    the rows after it are still read."""
+    last = reader.line_num
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            problems.append(f"{name} {last + 1}行目: CSV として読めません（{_csv_reason(exc)}）。")
+            last = reader.line_num
+            continue
+        last = reader.line_num
+        yield last, row
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    msg = str(exc)
+    if "field limit" in msg:
+        return "項目が長すぎます"
+    if "end of data" in msg:
+        return "引用符 \" が閉じられていません"
+    if "expected after" in msg:
+        return "引用符 \" の後に区切りがありません"
+    return msg
 
 
 def read_inquiries(path: Path) -> tuple[list[tuple[str, str]], list[str]]:
@@ -66,25 +99,24 @@ def read_inquiries(path: Path) -> tuple[list[tuple[str, str]], list[str]]:
             dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;") if text.strip() else csv.excel
         except csv.Error:
             dialect = csv.excel
-        reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-        fields = reader.fieldnames or []
+        reader = csv.DictReader(io.StringIO(text), dialect=dialect, strict=True)
+        try:
+            fields = reader.fieldnames or []
+        except csv.Error as exc:
+            raise InputError(f"{path.name}: 1行目（列名）を CSV として読めません（{exc}）。") from exc
         id_col = next((c for c in fields if c.strip() in ID_COLUMNS), None)
         text_col = next((c for c in fields if c.strip() in TEXT_COLUMNS), None)
         if text_col is None:
             raise InputError(
                 f"{path.name}: 1行目に列名 id, text が必要です（見つかった列: {', '.join(fields) or 'なし'}）。"
             )
-        try:
-            for row in reader:
-                n = reader.line_num
-                if None in row:
-                    problems.append(f"{path.name} {n}行目: 列の数が見出しより多くなっています。")
-                    continue
-                item = _check(n, path.name, row.get(id_col) if id_col else None, row.get(text_col), problems)
-                if item:
-                    items.append(item)
-        except csv.Error as exc:
-            problems.append(f"{path.name} {reader.line_num}行目: CSV として読めません（{exc}）。")
+        for n, row in _csv_rows(path.name, reader, problems):
+            if None in row:
+                problems.append(f"{path.name} {n}行目: 列の数が見出しより多くなっています。")
+                continue
+            item = _check(n, path.name, row.get(id_col) if id_col else None, row.get(text_col), problems)
+            if item:
+                items.append(item)
     if not items and problems:
         raise InputError(f"{path.name}: 読める問い合わせが1件もありません（{len(problems)}行に問題）。")
     if not items:

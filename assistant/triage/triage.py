@@ -8,16 +8,21 @@ words for a need (``corpus/needs.yaml``) and the hybrid retriever's slides (thei
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..answer.grounding import Evidence, check_figures, tool_text
 from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
+from ..privacy import log_failure
 from ..service import Assistant
 from ..text import display_line, nfkc
 from ..yamlio import load_yaml
 from .directory import CONTACTS_FILE, Directory
+
+log = logging.getLogger("assistant.triage")
 
 NEEDS_FILE = "needs.yaml"
 NAMED_WEIGHT = 1.0
@@ -59,6 +64,7 @@ class TriageResult:
     category: str
     reply: str
     citations: list[dict]
+    grounding: dict | None = None  # the figure check on the reply (every figure from the cited slides)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -251,6 +257,10 @@ class Triage:
                 citations.append(self._citation(d.source_file, d.slide))
         category = self._category(ranked)
         unique = list({(c["source_file"], c["slide"]): c for c in citations}.values())
+        reply, grounding = self._checked_reply(details, contacts, deadlines, reasons, unique)
+        self.assistant.question_log.record(
+            "triage", text, id=inquiry_id, programs=[d["id"] for d in details], needs_human=bool(reasons)
+        )
         return TriageResult(
             id=inquiry_id,
             programs=[d["name"] for d in details],
@@ -261,9 +271,37 @@ class Triage:
             needs_human=bool(reasons),
             needs_human_reasons=reasons,
             category=category,
-            reply=self._reply(details, contacts, deadlines, reasons),
+            reply=reply,
             citations=unique,
+            grounding=grounding,
         )
+
+    def run_all(self, items: list[tuple[str, str]], today: dt.date) -> tuple[list[dict], list[str]]:
+        """Results of every inquiry that could be triaged, and the ids of those that failed (logged without text)."""
+        results: list[dict] = []
+        failed: list[str] = []
+        for iid, text in items:
+            try:
+                results.append(self.run(iid, text, today).to_dict())
+            except Exception as exc:  # one bad inquiry never loses the others
+                log_failure(log, f"triage of inquiry {iid} failed", exc)
+                failed.append(iid)
+        return results, failed
+
+    def _checked_reply(self, details: list[dict], contacts: list[str], deadlines: list[dict], reasons: list[str],
+                       citations: list[dict]) -> tuple[str, dict]:
+        """The draft reply, less any sentence with a figure that is not on a cited slide or in the directory."""
+        reply = self._reply(details, contacts, deadlines, reasons)
+        slides = tuple(self.corpus.slide(c["source_file"], c["slide"]).text for c in citations)
+        evidence = Evidence(slides, (tool_text(deadlines), tool_text(contacts)))
+        result = check_figures(reply, evidence, frozenset())
+        record = {**result.to_dict(), "action": "none"}
+        if not result.ok:
+            bad = {f.text for f in result.ungrounded}
+            parts = [p for p in re.split(r"(?<=。)", reply) if p and not any(b in nfkc(p) for b in bad)]
+            reply = "".join(parts)
+            record["action"] = "removed_sentences"
+        return reply, record
 
     def _citation(self, source_file: str, slide: int) -> dict:
         s = self.corpus.slide(source_file, slide)
