@@ -26,6 +26,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     feedback_file: Path = REPO_ROOT / "feedback" / "feedback.jsonl"
+    chroma_url: str = ""  # a chromadb server (http://host:port); empty: the embedded store under index_dir
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -57,6 +58,10 @@ class Settings:
             raise InputError("top_k は 1〜50 の範囲で指定してください。")
         if not 0 <= self.port <= 65535:
             raise InputError("ポート番号は 0〜65535 で指定してください。")
+        if self.chroma_url:
+            from .index.vectors import check_chroma_url
+
+            check_chroma_url(self.chroma_url)
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
