@@ -1,9 +1,10 @@
 """Checksums of a build's files: recorded in its meta.json when the build is complete, checked on every open.
 
 Every file of a build is hashed except meta.json and the SQLite files chromadb rewrites on each open (those get
-SQLite's own quick_check); HNSW's length.bin, which chromadb rewrites when it loads the segment, is checked by
-size only. A missing, truncated or overwritten file means the build is damaged; checking before
-chromadb or bm25s read the files matters, since chromadb can crash the process on a damaged HNSW file.
+SQLite's own quick_check). The HNSW files are written once, complete, when the build's collection is created (see
+vectors.py), so they never change afterwards. A missing, truncated or overwritten file means the build is damaged;
+checking before chromadb or bm25s read the files matters, since chromadb can crash the process on a damaged HNSW
+file.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from .vectors import REWRITTEN, VOLATILE
+from .vectors import VOLATILE
 
 META = "meta.json"
 _CHUNK = 1 << 20
@@ -26,7 +27,7 @@ def sha256_file(path: Path) -> str:
 
 
 def digests(build_dir: Path) -> dict[str, list]:
-    """{relative path: [size, sha256 or "" when only the size is checked]} for every recorded file of the build."""
+    """{relative path: [size, sha256]} for every checksummed file of the build."""
     out: dict[str, list] = {}
     for path in sorted(build_dir.rglob("*")):
         if not path.is_file() or path.name in VOLATILE or path.name.endswith(".tmp"):
@@ -34,7 +35,7 @@ def digests(build_dir: Path) -> dict[str, list]:
         rel = path.relative_to(build_dir).as_posix()
         if rel == META:
             continue
-        out[rel] = [path.stat().st_size, "" if path.name in REWRITTEN else sha256_file(path)]
+        out[rel] = [path.stat().st_size, sha256_file(path)]
     return out
 
 
@@ -51,6 +52,6 @@ def damage(build_dir: Path, recorded: dict[str, list], only: tuple[str, ...] | N
                 return f"{rel} の大きさが違います"
         except OSError:
             return f"{rel} がありません"
-        if digest and sha256_file(path) != digest:
+        if sha256_file(path) != digest:
             return f"{rel} の内容が変わっています"
     return None

@@ -58,11 +58,10 @@ from .bm25 import BM25Index
 from .embedding import GINZA_FORMAT, GINZA_NAME, Embedder
 from .integrity import META, damage, digests
 from .passages import PASSAGE_VERSION, Passage, make_passages
-from .vectors import ServerStore, StoreUnavailable, VectorStore, check_sqlite, make_store
+from .vectors import Rows, ServerStore, StoreUnavailable, VectorStore, check_sqlite, make_store
 
 STORE_VERSION = "4"  # bump when the build layout or the collection settings change
 LOCK_TIMEOUT = 3600  # seconds a build waits for another process's build
-ADD_BATCH = 1000
 PROBE_DISTANCE = 1e-3
 Progress = Callable[[str], None]
 
@@ -310,16 +309,11 @@ def _build(settings: Settings, corpus: Corpus, fp: str, embedder: Embedder, stor
         vectors, embedded, reused = _vectors(passages, embedder, cache)
         progress(f"埋め込みベクトル: 新たに計算 {embedded} 件、以前の索引から再利用 {reused} 件")
         np.save(build_dir / "vectors.npy", vectors)
-        collection = store.create(build_dir, collection_name)
         created = True
-        for i in range(0, len(passages), ADD_BATCH):
-            part = passages[i : i + ADD_BATCH]
-            collection.add(
-                ids=[str(p.row) for p in part],
-                embeddings=vectors[i : i + ADD_BATCH].tolist(),
-                documents=[p.text for p in part],
-                metadatas=[{"row": p.row, "source_file": p.source_file, "slide": p.slide} for p in part],
-            )
+        store.write(build_dir, collection_name, Rows(
+            ids=[str(p.row) for p in passages], vectors=vectors, documents=[p.text for p in passages],
+            metadatas=[{"row": p.row, "source_file": p.source_file, "slide": p.slide} for p in passages]))
+        collection = store.open(build_dir, collection_name)  # as a reader will open it
         _probe(collection, passages, vectors)
         elapsed = time.perf_counter() - started
         _write_atomic(build_dir / META, json.dumps({

@@ -13,12 +13,11 @@ from urllib.parse import urlsplit
 from ..errors import IndexError_, InputError
 
 EMBEDDED = "embedded"
+ADD_BATCH = 1000
 # HNSW is approximate; a wide search beam keeps results exact and stable across builds at this size.
 COLLECTION_METADATA = {"hnsw:space": "cosine", "hnsw:construction_ef": 256, "hnsw:search_ef": 256, "hnsw:M": 32}
 # Files chromadb rewrites on every open: not checksummed, checked with SQLite's own quick_check instead.
 VOLATILE = ("chroma.sqlite3", "chroma.sqlite3-wal", "chroma.sqlite3-shm", "chroma.sqlite3-journal")
-# HNSW files chromadb rewrites when it loads a segment (same size, new content; garbage in them is harmless).
-REWRITTEN = ("length.bin",)
 
 
 class StoreUnavailable(IndexError_):
@@ -40,8 +39,13 @@ class EmbeddedStore:
     def collection_name(self, build_name: str) -> str:
         return "slides"
 
-    def create(self, build_dir: Path, name: str) -> Any:
-        return self._client(build_dir).create_collection(name, metadata=COLLECTION_METADATA)
+    def write(self, build_dir: Path, name: str, rows: Rows) -> None:
+        """Create the collection and close the client: chromadb has flushed every file when this returns."""
+        client = self._client(build_dir)
+        try:
+            _add(client.create_collection(name, metadata=_metadata(rows)), rows)
+        finally:
+            client.close()
 
     def open(self, build_dir: Path, name: str) -> Any:
         sqlite = build_dir / "chroma" / "chroma.sqlite3"
@@ -90,8 +94,8 @@ class ServerStore:
                     f"ASSISTANT_CHROMA_URL（--chroma-url）を確認してください。詳細: {exc}") from exc
         return self._client
 
-    def create(self, build_dir: Path, name: str) -> Any:
-        return self.connect().create_collection(name, metadata=COLLECTION_METADATA)
+    def write(self, build_dir: Path, name: str, rows: Rows) -> None:
+        _add(self.connect().create_collection(name, metadata=_metadata(rows)), rows)
 
     def open(self, build_dir: Path, name: str) -> Any:
         return self.connect().get_collection(name)
@@ -102,6 +106,29 @@ class ServerStore:
 
 
 VectorStore = EmbeddedStore | ServerStore
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What goes into a collection: ids, vectors, documents and metadata, aligned."""
+
+    ids: list[str]
+    vectors: Any  # numpy array (n, dim)
+    documents: list[str]
+    metadatas: list[dict[str, Any]]
+
+
+def _metadata(rows: Rows) -> dict[str, Any]:
+    """One HNSW batch and one sync for the whole collection: chromadb writes the complete HNSW index to disk once,
+    and nothing is left in its log to replay (and rewrite the files) when a reader opens it."""
+    whole = max(2, len(rows.ids))
+    return {**COLLECTION_METADATA, "hnsw:batch_size": whole, "hnsw:sync_threshold": whole}
+
+
+def _add(collection: Any, rows: Rows, batch: int = ADD_BATCH) -> None:
+    for i in range(0, len(rows.ids), batch):
+        collection.add(ids=rows.ids[i : i + batch], embeddings=rows.vectors[i : i + batch].tolist(),
+                       documents=rows.documents[i : i + batch], metadatas=rows.metadatas[i : i + batch])
 
 
 def check_chroma_url(url: str) -> str:
