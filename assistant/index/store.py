@@ -32,8 +32,9 @@ in as above: incremental builds keep every property of full builds. ``rebuild=Tr
 or one still running on the corpus as it was, keeps working; older builds are removed.
 
 **Server mode.** With ``ASSISTANT_CHROMA_URL`` set the vectors go to a chromadb server, one collection
-``slides-<build>`` per build; everything else stays local as above, and the old builds' collections are dropped
-with their folders.
+``slides-<build>`` per build; everything else stays local as above (vectors.npy included, so a collection lost on
+the server is rebuilt without embedding), and the old builds' collections are dropped with their folders by the
+index folder that created them.
 """
 
 from __future__ import annotations
@@ -318,7 +319,8 @@ def _build(settings: Settings, corpus: Corpus, fp: str, embedder: Embedder, stor
         elapsed = time.perf_counter() - started
         _write_atomic(build_dir / META, json.dumps({
             "fingerprint": fp, "embed_model": settings.embed_model, "model_key": mkey, "store": store.location,
-            "collection": collection_name, "slides": len(corpus.slides), "passages": len(passages),
+            "collection": collection_name, "owner": str(settings.index_dir.resolve()),
+            "slides": len(corpus.slides), "passages": len(passages),
             "embedded": embedded, "reused": reused, "build_seconds": round(elapsed, 3),
             "files": digests(build_dir)}, ensure_ascii=False))
     except BaseException:
@@ -331,7 +333,7 @@ def _build(settings: Settings, corpus: Corpus, fp: str, embedder: Embedder, stor
     keep = {name}
     if previous and _intact(builds / str(previous.get("build"))):
         keep.add(str(previous.get("build")))
-    _remove_old_builds(builds, keep, store)
+    _remove_old_builds(settings.index_dir, keep, store)
     progress(f"索引を作成しました（{elapsed:.1f} 秒）")
     return Index(passages, bm25, collection, embedder, build_dir, fp, build_seconds=elapsed, embedded=embedded,
                  reused=reused)
@@ -350,15 +352,19 @@ def _intact(build_dir: Path) -> bool:
     return True
 
 
-def _remove_old_builds(builds: Path, keep: set[str], store: VectorStore) -> None:
-    """Remove every build but ``keep`` (runs under the lock, so no other build is in progress)."""
-    for old in builds.iterdir():
+def _remove_old_builds(index_dir: Path, keep: set[str], store: VectorStore) -> None:
+    """Remove every build but ``keep`` (runs under the lock, so no other build is in progress).
+
+    A server collection is dropped only by the index folder that created it: a copied index folder refers to
+    collections it does not own."""
+    owner = str(index_dir.resolve())
+    for old in (index_dir / "builds").iterdir():
         if old.name in keep:
             continue
         meta = _read_meta(old)
         if meta is None:  # an interrupted build: its collection, if any, is named after the folder
             store.drop(old, store.collection_name(old.name))
-        elif meta.get("store") == store.location and meta.get("collection"):
+        elif (meta.get("store"), meta.get("owner")) == (store.location, owner) and meta.get("collection"):
             store.drop(old, str(meta["collection"]))
         shutil.rmtree(old, ignore_errors=True)
 
