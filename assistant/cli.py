@@ -79,6 +79,7 @@ class _Group(click.Group):
 @click.option("--index-dir", type=click.Path(path_type=Path), help="索引フォルダ（既定: index/）")
 @click.option("--embed-model", help="sentence-transformers のモデル名またはパス（既定: ja-ginza-static）")
 @click.option("--retriever", type=click.Choice(["hybrid", "bm25", "dense"]), help="検索方式（既定: hybrid）")
+@click.option("--chroma-url", help="chromadb サーバーのアドレス（例: http://127.0.0.1:8000）。省略時は埋め込みの保存先")
 @click.pass_context
 def cli(ctx: click.Context, **options: object) -> None:
     """中小企業支援施策アシスタント: 経済産業局の資料から出典付きで答えます。"""
@@ -97,6 +98,40 @@ def index(ctx: click.Context, rebuild: bool) -> None:
     corpus = load_corpus(settings.corpus_dir)
     idx = open_index(settings, corpus, rebuild=rebuild, progress=_progress)
     click.echo(f"索引: スライド {len(corpus.slides)} 枚、検索単位 {len(idx.passages)} 件（{idx.build_dir}）")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--issuer", help="発行元（例: 中国経済産業局）")
+@click.option("--date", "date_text", help="資料の日付（例: 2026-06-01、令和8年6月1日）")
+@click.option("--title", help="資料の題名（省略時は1枚目の題名）")
+@click.option("--date-label", help="表示する日付の書き方（省略時は和暦: 令和8年6月1日）")
+@click.option("--no-index", is_flag=True, help="索引は更新しない（次に使うときに作成）")
+@click.pass_context
+def add(ctx: click.Context, file: Path, issuer: str | None, date_text: str | None, title: str | None,
+        date_label: str | None, no_index: bool) -> None:
+    """資料（PDF・テキスト・Markdown）を追加し、索引を差分で更新します。"""
+    from .errors import AssistantError
+    from .index.store import open_index
+    from .ingest.add import NewDeck, add_deck
+    from .ingest.corpus import load_corpus
+
+    settings = _settings(ctx)
+    added = add_deck(settings.corpus_dir, NewDeck(file, issuer, date_text, title, date_label))
+    for warning in added.warnings:
+        click.echo(f"警告: {warning}", err=True)
+    d = added.deck
+    click.echo(f"追加しました: {d.file}「{d.title}」（{d.issuer}、{d.date_label}、スライド {added.slides} 枚）")
+    if no_index:
+        return
+    try:
+        idx = open_index(settings, load_corpus(settings.corpus_dir), progress=_progress)
+    except AssistantError as exc:
+        click.echo(f"エラー: 資料は追加しましたが、索引を更新できませんでした: {exc}\n"
+                   "原因を取り除いてから assistant index を実行してください。", err=True)
+        sys.exit(1)
+    fresh = f"、新たに埋め込み {idx.embedded} 件" if idx.embedded is not None else ""
+    click.echo(f"索引を更新しました: 検索単位 {len(idx.passages)} 件{fresh}")
 
 
 @cli.command()

@@ -28,6 +28,7 @@ class Settings:
     feedback_file: Path = REPO_ROOT / "feedback" / "feedback.jsonl"
     log_questions: bool = False  # ASSISTANT_LOG_QUESTIONS=1: evaluators' log of questions, personal data masked
     question_log: Path = REPO_ROOT / "logs" / "questions.jsonl"
+    chroma_url: str = ""  # a chromadb server (http://host:port); empty: the embedded store under index_dir
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -61,6 +62,10 @@ class Settings:
             raise InputError("top_k は 1〜50 の範囲で指定してください。")
         if not 0 <= self.port <= 65535:
             raise InputError("ポート番号は 0〜65535 で指定してください。")
+        if self.chroma_url:
+            from .index.vectors import check_chroma_url
+
+            check_chroma_url(self.chroma_url)
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -35,3 +35,32 @@ def assistant(settings: Settings):
     from assistant.service import Assistant
 
     return Assistant.load(settings)
+
+
+def write_pdf(path: Path, pages: list[list[str]]) -> Path:
+    """A real PDF with Japanese text (reportlab's built-in Heisei CID font: no font file needed); [] = a blank page."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("HeiseiKakuGo-W5"))
+    c = canvas.Canvas(str(path))
+    for lines in pages:
+        c.setFont("HeiseiKakuGo-W5", 14)
+        for i, line in enumerate(lines):
+            c.drawString(50, 780 - 24 * i, line)
+        if not lines:
+            c.rect(100, 300, 300, 200, fill=1)  # an image-like page: drawing, no text
+        c.showPage()
+    c.save()
+    return path
+
+
+@pytest.fixture
+def home(tmp_path: Path, assistant, settings: Settings) -> Settings:
+    """A copy of the corpus and of the built index (with the converted model) in a temp dir."""
+    import shutil
+
+    shutil.copytree(settings.corpus_dir, tmp_path / "corpus", ignore=shutil.ignore_patterns(".manifest.lock"))
+    shutil.copytree(settings.index_dir, tmp_path / "index", ignore=shutil.ignore_patterns(".lock"))
+    return Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")

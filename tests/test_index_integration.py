@@ -53,8 +53,15 @@ def test_corpus_change_triggers_rebuild_and_old_build_is_replaced(tmp_path: Path
     assert fingerprint(corpus, settings) != first.fingerprint
     second = open_index(settings, corpus)
     assert second.fingerprint != first.fingerprint
+    assert second.embedded == 1 and second.reused == len(second.passages) - 1  # only the changed passage
+    # the previous build is kept (a process that opened it keeps working); the one before it is removed
+    assert sorted(p.name for p in (settings.index_dir / "builds").iterdir()) == sorted(
+        [first.build_dir.name, second.build_dir.name])
+    deck.write_text(deck.read_text(encoding="utf-8") + "もう一つの追加の行\n", encoding="utf-8")
+    third = open_index(settings, load_corpus(corpus_dir))
     assert not first.build_dir.exists()
-    assert [p.name for p in (settings.index_dir / "builds").iterdir()] == [second.build_dir.name]
+    assert sorted(p.name for p in (settings.index_dir / "builds").iterdir()) == sorted(
+        [second.build_dir.name, third.build_dir.name])
 
 
 def test_an_interrupted_build_is_never_used(tmp_path: Path, monkeypatch):

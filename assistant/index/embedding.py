@@ -141,10 +141,11 @@ def ensure_ginza_model(cache_dir: Path) -> Path:
     # The unknown row is a small constant so an all-unknown text still gets a finite, normalisable vector.
     weights = np.vstack([data, np.full((1, data.shape[1]), 1e-3, dtype=np.float32)])
     model = SentenceTransformer(modules=[StaticEmbedding(tokenizer, embedding_weights=weights)], device="cpu")
-    tmp = cache_dir / f".{target.name}.tmp"
-    if tmp.exists():
-        import shutil
+    import os
+    import shutil
 
+    tmp = cache_dir / f".{target.name}.{os.getpid()}.tmp"  # own folder: two processes may convert at once
+    if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     model.save(str(tmp))
@@ -152,9 +153,15 @@ def ensure_ginza_model(cache_dir: Path) -> Path:
     (tmp / "ready.json").write_text(
         json.dumps({"source": str(vocab_dirs[-1]), "keys": len(words), "rows": rows}), encoding="utf-8"
     )
+    if (target / "ready.json").exists():  # another process finished first
+        shutil.rmtree(tmp, ignore_errors=True)
+        return target
     if target.exists():
-        import shutil
-
-        shutil.rmtree(target)
-    tmp.rename(target)
+        shutil.rmtree(target, ignore_errors=True)
+    try:
+        tmp.rename(target)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (target / "ready.json").exists():
+            raise
     return target

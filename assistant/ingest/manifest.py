@@ -34,9 +34,10 @@ class Deck(BaseModel):
     date: dt.date
     date_label: str
     title: str
-    format: Literal["markdown", "text"]
+    format: Literal["markdown", "text", "pages"]
     date_approximate: bool = False
     notes: str = ""
+    source: str = ""  # the original file the text was extracted from (a PDF added with `assistant add`)
     segmentation: Segmentation | None = None
 
 
@@ -54,16 +55,19 @@ class Manifest(BaseModel):
         return sorted(self.decks, key=lambda d: (d.date, d.file), reverse=True)
 
 
+def parse_manifest(text: str, path: Path) -> Manifest:
+    try:
+        return Manifest.model_validate(yaml.safe_load(text))
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise DataError(f"マニフェスト {path} の形式が正しくありません: {exc}") from exc
+
+
 def load_manifest(corpus_dir: Path) -> Manifest:
     """Load and check corpus/manifest.yaml; every listed file must exist, names must be unique."""
     path = corpus_dir / MANIFEST_NAME
     if not path.exists():
         raise DataError(f"マニフェスト {path} が見つかりません。corpus/ に manifest.yaml を置いてください。")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        manifest = Manifest.model_validate(raw)
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise DataError(f"マニフェスト {path} の形式が正しくありません: {exc}") from exc
+    manifest = parse_manifest(path.read_text(encoding="utf-8"), path)
     seen: set[str] = set()
     for deck in manifest.decks:
         if deck.file in seen:
@@ -72,3 +76,15 @@ def load_manifest(corpus_dir: Path) -> Manifest:
         if not (corpus_dir / deck.file).exists():
             raise DataError(f"{path}: 資料ファイル「{deck.file}」が corpus/ にありません。")
     return manifest
+
+
+def manifest_with(corpus_dir: Path, deck: Deck) -> str:
+    """The manifest's text with ``deck`` appended to ``decks`` (comments and layout kept), checked by parsing it."""
+    path = corpus_dir / MANIFEST_NAME
+    old_text = path.read_text(encoding="utf-8")
+    old = parse_manifest(old_text, path)
+    entry = yaml.safe_dump([deck.model_dump(exclude_defaults=True)], allow_unicode=True, sort_keys=False, width=1000)
+    text = old_text.rstrip("\n") + "\n\n" + "".join(f"  {line}\n" for line in entry.splitlines())
+    if parse_manifest(text, path).decks != [*old.decks, deck]:
+        raise DataError(f"マニフェスト {path} に追記できません（decks: が最後の項目ではありません）。")
+    return text

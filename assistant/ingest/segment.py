@@ -15,6 +15,10 @@ slide at a bare page number. A deck's manifest entry may override the patterns. 
 title is the first line matching a ``title`` pattern, else its first heading or line
 (skipping one-character lines and source lines such as 「(出典)…」).
 Empty slides are dropped; numbering is 1-based in file order.
+
+Decks of format ``pages`` (text extracted from a PDF by ``assistant add``) have one slide per page: a line that
+starts with a form feed (``\\f``, as pdftotext writes) opens the next page, and the slide number is the page
+number, so a cited slide is the same page of the PDF; pages without text are skipped (their numbers too).
 """
 
 from __future__ import annotations
@@ -59,6 +63,8 @@ def _matches(pats: list[re.Pattern[str]], line: str) -> bool:
 def segment(raw: str, deck: Deck) -> list[Slide]:
     """Split a deck's raw text into slides (pure function of text and manifest entry)."""
     rules = deck.segmentation or (MARKDOWN_DEFAULT if deck.format == "markdown" else TEXT_DEFAULT)
+    if deck.format == "pages":
+        return _pages(raw, deck, _compile(rules.title if deck.segmentation else []))
     start = _compile(rules.slide_start)
     before = _compile(rules.start_before)
     end = _compile(rules.slide_end)
@@ -116,6 +122,24 @@ def segment(raw: str, deck: Deck) -> list[Slide]:
                 line_end=content[-1],
             )
         )
+    return slides
+
+
+def _pages(raw: str, deck: Deck, titles: list[re.Pattern[str]]) -> list[Slide]:
+    pages: list[list[tuple[int, str]]] = [[]]
+    for i, line in enumerate(raw.replace("\r\n", "\n").split("\n"), start=1):
+        rest = line.lstrip("\f")
+        pages.extend([] for _ in range(len(line) - len(rest)))  # "\f\f" at a line start: an empty page between
+        line = rest
+        pages[-1].append((i, clean_line(line.replace("\f", " "))))
+    slides = []
+    for number, body in enumerate(pages, start=1):
+        text_lines = _collapse_blank([t for _, t in body])
+        content = [ln for ln, t in body if t.strip()]
+        if not content:
+            continue
+        slides.append(Slide(source_file=deck.file, number=number, title=_title(text_lines, titles),
+                            text="\n".join(text_lines), line_start=content[0], line_end=content[-1]))
     return slides
 
 
