@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -84,7 +85,12 @@ def manifest_with(corpus_dir: Path, deck: Deck) -> str:
     old_text = path.read_text(encoding="utf-8")
     old = parse_manifest(old_text, path)
     entry = yaml.safe_dump([deck.model_dump(exclude_defaults=True)], allow_unicode=True, sort_keys=False, width=1000)
-    text = old_text.rstrip("\n") + "\n\n" + "".join(f"  {line}\n" for line in entry.splitlines())
-    if parse_manifest(text, path).decks != [*old.decks, deck]:
+    indents = re.findall(r"(?m)^( *)- file:", old_text) or ["  "]
+    text = old_text.rstrip("\n") + "\n\n" + "".join(f"{indents[-1]}{line}\n" for line in entry.splitlines())
+    try:
+        ok = parse_manifest(text, path).decks == [*old.decks, deck]
+    except DataError:
+        ok = False
+    if not ok:
         raise DataError(f"マニフェスト {path} に追記できません（decks: が最後の項目ではありません）。")
     return text
