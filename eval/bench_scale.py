@@ -205,8 +205,8 @@ def plot(rows: list[dict], path: Path) -> None:
             pts = sorted((r["slides"], r[key] + (r.get("server_peak_mb", 0) if key == "peak_mb" else 0))
                          for r in rows if r["mode"] == mode)
             if pts:
-                ax.plot(*zip(*pts, strict=True), style, label=mode + (" (+ server)" if key == "peak_mb" and
-                                                                      mode == "server" else ""))
+                extra = " (assistant + chromadb server)" if key == "peak_mb" and mode == "server" else ""
+                ax.plot(*zip(*pts, strict=True), style, label=mode + extra)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("slides")

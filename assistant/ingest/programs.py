@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -27,10 +28,15 @@ class Program(BaseModel):
     summary: str = ""
     decks: list[str] = Field(default_factory=list)
 
-    def surface_forms(self) -> list[str]:
-        """Every way the program is written, NFKC and lower-cased, longest first."""
+    @cached_property
+    def forms(self) -> tuple[str, ...]:
+        """Every way the program is written, NFKC and lower-cased, longest first (computed once: ``find`` runs on
+        every slide and question)."""
         forms = {_key(x) for x in [self.name, *self.official_names, *self.aliases] if x}
-        return sorted(forms, key=len, reverse=True)
+        return tuple(sorted(forms, key=len, reverse=True))
+
+    def surface_forms(self) -> list[str]:
+        return list(self.forms)
 
 
 LOOSE_MIN_CHARS = 6  # shorter names are too easily one slip away from an ordinary word
@@ -55,7 +61,7 @@ class Registry:
         hay = _key(text)
         spans: list[tuple[int, int, str]] = []
         for p in self.programs:
-            for form in p.surface_forms():
+            for form in p.forms:
                 start = hay.find(form)
                 while start != -1:
                     spans.append((start, start + len(form), p.id))
