@@ -79,7 +79,7 @@ class _Group(click.Group):
 @click.option("--index-dir", type=click.Path(path_type=Path), help="索引フォルダ（既定: index/）")
 @click.option("--embed-model", help="sentence-transformers のモデル名またはパス（既定: ja-ginza-static）")
 @click.option("--retriever", type=click.Choice(["hybrid", "bm25", "dense"]), help="検索方式（既定: hybrid）")
-@click.option("--chroma-url", help="chromadb サーバーのアドレス（例: http://127.0.0.1:8000）。省略時は埋め込みの保存先")
+@click.option("--chroma-url", help="chromadb サーバー（例: http://127.0.0.1:8000）。省略時は index/ 内に保存")
 @click.pass_context
 def cli(ctx: click.Context, **options: object) -> None:
     """中小企業支援施策アシスタント: 経済産業局の資料から出典付きで答えます。"""
@@ -111,7 +111,6 @@ def index(ctx: click.Context, rebuild: bool) -> None:
 def add(ctx: click.Context, file: Path, issuer: str | None, date_text: str | None, title: str | None,
         date_label: str | None, no_index: bool) -> None:
     """資料（PDF・テキスト・Markdown）を追加し、索引を差分で更新します。"""
-    from .errors import AssistantError
     from .index.store import open_index
     from .ingest.add import NewDeck, add_deck
     from .ingest.corpus import load_corpus
