@@ -1,5 +1,5 @@
 # Mirrors the README.
-.PHONY: run test lint bench eval triage
+.PHONY: run test lint bench eval triage load
 run:
 	pip install -e . && python app.py
 test:
@@ -12,3 +12,5 @@ eval:
 	python eval/run_dev.py --failures
 triage:
 	python eval/run_triage.py --failures && python eval/bench_triage.py
+load:
+	python eval/load_test.py --report load-report.json
