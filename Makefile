@@ -1,5 +1,5 @@
 # Mirrors the README.
-.PHONY: run test lint bench eval triage scale
+.PHONY: run test lint bench eval triage scale load
 run:
 	pip install -e . && python app.py
 test:
@@ -14,3 +14,5 @@ triage:
 	python eval/run_triage.py --failures && python eval/bench_triage.py
 scale:
 	python eval/bench_scale.py
+load:
+	python eval/load_test.py --report load-report.json

@@ -92,6 +92,9 @@ class QuestionLog:
                  "text": mask_personal(text), **fields}
         line = json.dumps(entry, ensure_ascii=False) + "\n"
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as f:
-                f.write(line)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("a", encoding="utf-8") as f:
+                    f.write(line)
+            except OSError as exc:  # the log never stops an answer
+                logging.getLogger("assistant.privacy").warning("question log not written: %s", exc.strerror)

@@ -99,6 +99,12 @@ class Assistant:
         parsed = self.parser.parse(question, program_hint=hint)
         if self.parser.is_calculation(parsed):
             return parsed
+        named = self.corpus.registry.find(nfkc(question))
+        if named and context is not None and context.program not in named:
+            return None  # a question about another program (お助け隊 after an IT導入 calculation) starts afresh
+        facts = (parsed.frame, parsed.size, parsed.employees, parsed.expense_yen)
+        if named and all(x is None for x in facts) and not parsed.conditions:
+            return None  # names the program but states no fact (its newest name is an edition alias): a new question
         if context is not None and parsed.program in (None, context.program):
             choice = self.parser.pick_choice(question, context.pending.get("frame", []))
             if choice is not None and parsed.frame is None:

@@ -169,3 +169,14 @@ def test_the_most_specific_frame_phrase_wins_and_founding_reads_as_a_frame(parse
     assert (out.subsidy_yen, out.edition["id"]) == (750_000, "r5_hosei")
     p = parser.parse("持続化補助金で創業したばかりです。経費300万円ならいくら？")
     assert assistant.calculate(p.request()).frame_name == "創業型"
+
+
+@pytest.mark.integration
+def test_a_question_about_another_program_is_not_a_follow_up(assistant):
+    first = assistant.ask("IT導入補助金のインボイス対応類型で会計ソフト80万円、中小企業ならいくら？")
+    assert first.follow_up is not None
+    other = assistant.ask("サイバーセキュリティお助け隊とは何ですか？", context=first.context)
+    assert other.tool_calls == [] and "お助け隊" in other.answer
+    assert "58万8,888円" in assistant.ask("2機能以上です", context=first.context).answer
+    phone = assistant.ask("デジタル化・AI導入補助金の事務局の電話番号を教えて", context=first.context)
+    assert phone.tool_calls == [] and "0570-666-376" in phone.answer

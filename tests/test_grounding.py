@@ -169,3 +169,16 @@ def test_a_calculation_with_a_false_amount_is_withheld(assistant, monkeypatch):
     answer = assistant.ask(question)
     assert answer.abstained and "4,000万円" not in answer.answer
     assert answer.grounding["action"] == "withheld"
+
+
+@pytest.mark.integration
+def test_triage_replies_pass_the_check(assistant):
+    import datetime as dt
+
+    from assistant.triage.triage import Triage
+
+    engine = Triage(assistant)
+    for text in ["住宅ローンの金利について相談したい", "ものづくり補助金の締切と問い合わせ先を教えて"]:
+        result = engine.run("x", text, dt.date(2026, 3, 1))
+        assert result.grounding["action"] == "none", (text, result.grounding)
+    assert "中小企業119" in engine.run("o", "住宅ローンの金利について相談したい", dt.date(2026, 3, 1)).reply

@@ -105,3 +105,12 @@ def test_feedback_stores_the_question_and_comment_masked(assistant, tmp_path):
     assert not any(s in raw for s in (*SECRETS, "03-9876-5432", "佐藤"))
     record = json.loads(raw)
     assert "マナビDX" in record["question"] and "[電話番号]" in record["comment"] and record["citations"]
+
+
+def test_an_unwritable_question_log_never_stops_an_answer(tmp_path, caplog):
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    log = QuestionLog(blocker / "questions.jsonl")  # a path under a file cannot be created
+    with caplog.at_level(logging.WARNING):
+        log.record("ask", "山田太郎様の質問")
+    assert "question log not written" in caplog.text and "山田" not in caplog.text

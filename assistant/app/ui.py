@@ -106,22 +106,26 @@ def build_app(loader: Loader):
         return gr.update(value=f"**{loader.status}**"), gr.update(active=not done)
 
     def on_submit(question: str, history: list[dict], session: chat.Session | None):
+        # every output is sent as a value: a gr.update() makes Gradio keep one more component per call in the
+        # session's config (memory grew ~15 KB a question under load)
         session = session or chat.Session()
         history = list(history or [])
         if not (question or "").strip():
             history.append({"role": "assistant", "content": "質問を入力してください。"})
-            yield history, session, "", gr.update()
+            yield history, session, "", chat.sources_html(session.last)
             return
         history.append({"role": "user", "content": question})
         assistant = _assistant()
         if assistant is None:
             history.append({"role": "assistant", "content": loader.status})
-            yield history, session, "", gr.update()
+            yield history, session, "", chat.sources_html(session.last)
             return
         history.append({"role": "assistant", "content": ""})
+        sources = None
         for partial in chat.respond(assistant, session, question):
             history[-1] = {"role": "assistant", "content": partial}
-            yield history, session, "", gr.update()
+            sources = sources or chat.sources_html(session.last)
+            yield history, session, "", sources
         yield history, session, "", chat.sources_html(session.last)
 
     def on_clear():

@@ -293,7 +293,8 @@ class Triage:
         """The draft reply, less any sentence with a figure that is not on a cited slide or in the directory."""
         reply = self._reply(details, contacts, deadlines, reasons)
         slides = tuple(self.corpus.slide(c["source_file"], c["slide"]).text for c in citations)
-        evidence = Evidence(slides, (tool_text(deadlines), tool_text(contacts)))
+        evidence = Evidence(slides, (tool_text(deadlines), tool_text(contacts)),
+                            system=(self.assistant.composer.system_facts(),))
         result = check_figures(reply, evidence, frozenset())
         record = {**result.to_dict(), "action": "none"}
         if not result.ok:
