@@ -24,13 +24,11 @@ def render_answer(answer: Answer) -> str:
 
 def render_calc(result) -> str:
     """The calculator's result for a terminal: amount, steps, warnings, sources."""
-    from .tools.calculator import range_ja, yen_ja
-
+    amount = result.amount_ja()
     if result.subsidy_yen is not None:
-        head = f"補助額: {yen_ja(result.subsidy_yen)}"
-    elif result.subsidy_range_yen:
-        lo, hi = result.subsidy_range_yen
-        head = f"補助額: {range_ja(lo, hi)}（1つに決まりません）"
+        head = f"補助額: {amount}"
+    elif amount:
+        head = f"補助額: {amount}（1つに決まりません）"
     else:
         head = "補助額: （経費の指定なし）"
     lines = [f"{result.program_name}「{result.frame_name}」 {result.edition['label']}", head, "", "計算:"]

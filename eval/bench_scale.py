@@ -19,7 +19,6 @@ import json
 import re
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,9 +74,6 @@ def synthetic_corpus(dest: Path, factor: int) -> dict[str, int]:
     return {"decks": len(corpus.manifest.decks), "slides": len(corpus.slides)}
 
 
-def _percentiles(values: list[float]) -> tuple[float, float]:
-    values = sorted(values)
-    return statistics.median(values), values[min(len(values) - 1, int(0.95 * len(values)))]
 
 
 class _PeakRss(threading.Thread):
@@ -109,6 +105,7 @@ def measure(corpus_dir: Path, work: Path, mode: str, questions: list[str], extra
     """One (corpus, mode) measurement in this process."""
     import contextlib
 
+    from assistant.evaluation.runner import percentiles
     from assistant.index.chroma_server import local_chroma_server
     from assistant.index.store import open_index
     from assistant.ingest.add import NewDeck, add_deck
@@ -147,14 +144,14 @@ def measure(corpus_dir: Path, work: Path, mode: str, questions: list[str], extra
             t = time.perf_counter()
             assistant.ask(q)
             latencies.append((time.perf_counter() - t) * 1000)
-        out["ask_p50_ms"], out["ask_p95_ms"] = _percentiles(latencies)
+        out["ask_p50_ms"], out["ask_p95_ms"] = percentiles(latencies)
         vectors = [index.embedder.embed_query(q).tolist() for q in questions]
         store_lat = []
         for v in vectors:
             t = time.perf_counter()
             index.collection.query(query_embeddings=[v], n_results=60, include=["distances", "metadatas"])
             store_lat.append((time.perf_counter() - t) * 1000)
-        out["vector_query_p50_ms"], out["vector_query_p95_ms"] = _percentiles(store_lat)
+        out["vector_query_p50_ms"], out["vector_query_p95_ms"] = percentiles(store_lat)
         t = time.perf_counter()
         add_deck(corpus_dir, NewDeck(extra_deck, "沖縄総合事務局", "2026-09-01", "追加資料（ベンチマーク）"))
         added = open_index(settings, load_corpus(corpus_dir))

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from assistant.evaluation import load_dataset
+from assistant.evaluation.runner import percentiles
 from assistant.index.store import open_index
 from assistant.ingest.corpus import load_corpus
 from assistant.service import Assistant
@@ -58,13 +59,13 @@ def main() -> None:
                 t = time.perf_counter()
                 assistant.ask(q)
                 lat.append((time.perf_counter() - t) * 1000)
-        lat.sort()
+    p50, p95 = percentiles(lat)
     print("| figure | value |\n|---|---|")
     print(f"| default model conversion from ja-ginza (once) | {model_s:.1f} s |")
     print(f"| index build ({len(corpus.slides)} slides, median of {args.runs}) | {statistics.median(builds):.1f} s |")
     print(f"| cold start `assistant ask` (process start to answer, median) | {statistics.median(colds):.1f} s |")
-    print(f"| warm latency p50 ({len(lat)} questions) | {statistics.median(lat):.0f} ms |")
-    print(f"| warm latency p95 | {lat[int(0.95 * len(lat))]:.0f} ms |")
+    print(f"| warm latency p50 ({len(lat)} questions) | {p50:.0f} ms |")
+    print(f"| warm latency p95 | {p95:.0f} ms |")
 
 
 if __name__ == "__main__":

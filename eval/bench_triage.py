@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import statistics
 import time
 from pathlib import Path
 
+from assistant.evaluation.runner import percentiles
 from assistant.service import Assistant
 from assistant.triage.evaluate import load_triage_set
 from assistant.triage.triage import Triage
@@ -34,11 +34,11 @@ def main() -> None:
         engine.run(str(i), texts[i % len(texts)] + f"（受付番号{i}）", today)
         times.append((time.perf_counter() - t0) * 1000)
     total = time.perf_counter() - start
-    times.sort()
+    p50, p95 = percentiles(times)
     print("| figure | value |\n|---|---|")
     print(f"| load (corpus, index, model, directory) | {load_s:.1f} s |")
     print(f"| {args.n} inquiries | {total:.1f} s ({args.n / total:.0f} per second) |")
-    print(f"| per inquiry p50 / p95 | {statistics.median(times):.0f} ms / {times[int(0.95 * len(times)) - 1]:.0f} ms |")
+    print(f"| per inquiry p50 / p95 | {p50:.0f} ms / {p95:.0f} ms |")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from ..errors import AssistantError, InputError
 from ..privacy import log_failure, mask_personal
 from ..service import Assistant
 from ..text import display_line, nfkc, strip_controls
-from ..tools.calculator import CalcRequest, range_ja, yen_ja
+from ..tools.calculator import CalcRequest, yen_ja
 from ..tools.parse import parse_expense
 
 log = logging.getLogger("assistant.app")
@@ -211,11 +211,11 @@ def run_calculator(
     except Exception as exc:
         log_failure(log, "calculator form failed", exc)
         return INTERNAL_ERROR, ""
+    amount = result.amount_ja()
     if result.subsidy_yen is not None:
-        head = f"### 補助額: {yen_ja(result.subsidy_yen)}"
-    elif result.subsidy_range_yen:
-        lo, hi = result.subsidy_range_yen
-        head = f"### 補助額: {range_ja(lo, hi)}（資料だけでは1つに決まりません）"
+        head = f"### 補助額: {amount}"
+    elif amount:
+        head = f"### 補助額: {amount}（資料だけでは1つに決まりません）"
     else:
         cap = yen_ja(result.cap_yen) if result.cap_yen is not None else "範囲のみ"
         head = f"### 補助上限: {cap}（補助率 {result.rate}）"

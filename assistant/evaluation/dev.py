@@ -6,7 +6,6 @@ so the gold survives re-segmentation.
 
 from __future__ import annotations
 
-import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from ..service import Assistant
 from ..text import nfkc
 from .dataset import Item, gold_slides
+from .runner import percentiles
 
 
 @dataclass
@@ -80,7 +80,5 @@ def evaluate(assistant: Assistant, items: list[Item], mode: str) -> ModeResult:
     res.mrr = rr / max(1, retr_n)
     res.fragment_accuracy = frag_ok / max(1, frag_n)
     res.abstention_accuracy = abst_ok / max(1, len(items))
-    latencies.sort()
-    res.latency_p50_ms = statistics.median(latencies)
-    res.latency_p95_ms = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+    res.latency_p50_ms, res.latency_p95_ms = percentiles(latencies)
     return res

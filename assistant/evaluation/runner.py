@@ -94,6 +94,7 @@ class ItemResult:
     citations: list[str] = field(default_factory=list)
     contexts: list[str] = field(default_factory=list)  # cited slide texts (for RAGAS)
     predicted_programs: list[str] = field(default_factory=list)
+    triage_top1: bool | None = None
     latency_ms: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,6 +174,7 @@ class Runner:
         )
 
     def triage(self, item: Item) -> ItemResult:
+        from ..triage.evaluate import judge
         from ..triage.triage import Triage
 
         if self._triage is None:
@@ -181,27 +183,23 @@ class Runner:
         r = self._triage.run(item.id, item.question, TODAY)
         latency = (time.perf_counter() - started) * 1000
         predicted = [d["id"] for d in r.program_details]
+        verdict = judge(r, item.programs, item.contacts)
         problems: list[str] = []
-        if item.programs:
-            if not predicted or predicted[0] not in item.programs:
+        if not verdict.top1:
+            if item.programs:
                 problems.append(f"1位の制度 {predicted[:1]} ≠ 正解 {item.programs}")
-            elif item.programs[0] not in predicted[:3]:
-                problems.append(f"正解 {item.programs[0]} が上位3件にない")
-        elif predicted and not r.needs_human:
-            problems.append(f"対象外なのに {predicted[0]} と判定（担当者確認なし）")
-        norm = [_norm(c) for c in r.contacts]
-        if item.contacts and not any(_norm(c) in norm for c in item.contacts):
+            else:
+                problems.append(f"対象外なのに {predicted[0]} と判定（担当者確認なし）")
+        elif not verdict.top3:
+            problems.append(f"正解 {item.programs[0]} が上位3件にない")
+        if verdict.contact is False:
             problems.append(f"連絡先に正解がない（{item.contacts[0]}）")
         return ItemResult(
             config=self.config.name, id=item.id, kind=item.kind, question=item.question, passed=not problems,
             problems=problems, answer=r.reply, abstained=not predicted, must_abstain=not item.programs,
             citations=[f"{c['source_file']}#{c['slide']}" for c in r.citations], predicted_programs=predicted,
-            latency_ms=latency,
+            triage_top1=verdict.top1, latency_ms=latency,
         )
-
-
-def _norm(s: str) -> str:
-    return s.replace("ー", "-").replace("−", "-").strip()
 
 
 def _slides(keys: list[tuple[str, int]]) -> str:
@@ -217,7 +215,7 @@ def summarize(results: list[ItemResult], k: int = 5) -> dict[str, Any]:
     should = [r for r in qa if r.must_abstain]
     calc = [r for r in results if r.yen_exact is not None]
     triage = [r for r in results if r.kind == "triage"]
-    latencies = sorted(r.latency_ms for r in results) or [0.0]
+    p50, p95 = percentiles([r.latency_ms for r in results])
     by_kind = {
         kind: round(sum(r.passed for r in rs) / len(rs), 3)
         for kind in KINDS
@@ -232,13 +230,18 @@ def summarize(results: list[ItemResult], k: int = 5) -> dict[str, Any]:
         "calculator_exact": _share(sum(bool(r.yen_exact) for r in calc), len(calc)),
         "abstention_precision": _share(sum(r.must_abstain for r in abstained), len(abstained)),
         "abstention_recall": _share(sum(r.abstained for r in should), len(should)),
-        "triage_top1": _share(sum(not any(p.startswith("1位") or "対象外" in p for p in r.problems)
-                                  for r in triage), len(triage)),
-        "latency_p50_ms": round(statistics.median(latencies), 1),
-        "latency_p95_ms": round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))], 1),
+        "triage_top1": _share(sum(bool(r.triage_top1) for r in triage), len(triage)),
+        "latency_p50_ms": round(p50, 1),
+        "latency_p95_ms": round(p95, 1),
         "accuracy_by_kind": by_kind,
         "counts_by_kind": {kind: sum(r.kind == kind for r in results) for kind in by_kind},
     }
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    """(median, 95th percentile: the value at rank ⌊0.95·n⌋) of a sample; (0, 0) when empty."""
+    ordered = sorted(values) or [0.0]
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
 def _share(num: float, den: int) -> float | None:

@@ -86,6 +86,14 @@ class CalcResult:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def amount_ja(self) -> str | None:
+        """The subsidy as text: one amount, or a range when the decks leave it open; None when not computed."""
+        if self.subsidy_yen is not None:
+            return yen_ja(self.subsidy_yen)
+        if self.subsidy_range_yen:
+            return range_ja(*self.subsidy_range_yen)
+        return None
+
 
 # ------------------------------------------------------------------------------------------------ formatting
 

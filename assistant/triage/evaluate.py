@@ -10,13 +10,36 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..yamlio import load_yaml
-from .triage import Triage
+from .triage import Triage, TriageResult
 
 REQUIRED = ("id", "text", "programs", "category", "contacts", "needs_human")
 
 
 def _norm(s: str) -> str:
     return s.replace("ー", "-").replace("−", "-").strip()
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """How one triage result compares with its labels."""
+
+    top1: bool  # the first program is a gold one (off-topic: no program, or flagged for a person)
+    top3: bool  # the first gold program is among the first three (off-topic: as top1)
+    contact: bool | None  # a gold contact is among those given; None when the labels give none
+
+
+def judge(result: TriageResult, programs: list[str], contacts: list[str]) -> Judgement:
+    predicted = [d["id"] for d in result.program_details]
+    if programs:
+        ok1 = bool(predicted) and predicted[0] in programs
+        ok3 = programs[0] in predicted[:3]
+    else:
+        ok1 = ok3 = not predicted or result.needs_human
+    contact = None
+    if contacts:
+        given = {_norm(c) for c in result.contacts}
+        contact = any(_norm(c) in given for c in contacts)
+    return Judgement(ok1, ok3, contact)
 
 
 @dataclass
@@ -53,22 +76,15 @@ def evaluate_triage(engine: Triage, items: list[dict], today: dt.date) -> Triage
     start = time.perf_counter()
     for item in items:
         r = engine.run(item["id"], item["text"], today)
-        predicted = [d["id"] for d in r.program_details]
-        gold = list(item["programs"])
-        if gold:
-            ok1 = bool(predicted) and predicted[0] in gold
-            ok3 = gold[0] in predicted[:3]
-        else:
-            ok1 = ok3 = not predicted or r.needs_human
+        verdict = judge(r, list(item["programs"]), list(item["contacts"]))
         problems = []
-        top1 += ok1
-        top3 += ok3
-        if not ok1:
-            problems.append(f"top1={predicted[:1]} gold={gold}")
-        if item["contacts"]:
+        top1 += verdict.top1
+        top3 += verdict.top3
+        if not verdict.top1:
+            problems.append(f"top1={[d['id'] for d in r.program_details][:1]} gold={item['programs']}")
+        if verdict.contact is not None:
             contact_n += 1
-            given = {_norm(c) for c in r.contacts}
-            if any(_norm(c) in given for c in item["contacts"]):
+            if verdict.contact:
                 contact_ok += 1
             else:
                 problems.append(f"contacts={r.contacts[:3]} gold={item['contacts']}")
