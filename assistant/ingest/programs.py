@@ -38,6 +38,11 @@ class Program(BaseModel):
     def surface_forms(self) -> list[str]:
         return list(self.forms)
 
+    @cached_property
+    def loose_forms(self) -> tuple[str, ...]:
+        """The forms ``Registry.find_loose`` compares: in katakana, and long enough for a slip to be one."""
+        return tuple(f for f in (katakana(x) for x in self.forms) if len(f) >= LOOSE_MIN_CHARS)
+
 
 LOOSE_MIN_CHARS = 6  # shorter names are too easily one slip away from an ordinary word
 
@@ -86,10 +91,7 @@ class Registry:
         hay = katakana(_key(text))
         found: list[str] = []
         for p in self.programs:
-            for form in p.surface_forms():
-                form = katakana(form)
-                if len(form) < LOOSE_MIN_CHARS:
-                    continue
+            for form in p.loose_forms:
                 if form in hay:
                     found.append(p.id)
                     break
