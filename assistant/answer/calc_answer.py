@@ -13,6 +13,7 @@ from ..tools.calculator import (
     range_ja,
     yen_ja,
 )
+from .citations import citation_of
 from .types import Answer, Citation, Quote
 
 TOOL_NAME = "subsidy_calculator"
@@ -32,22 +33,7 @@ def _citations(result: CalcResult, corpus: Corpus) -> tuple[list[Citation], list
     citations: list[Citation] = []
     quotes: list[Quote] = []
     for i, key in enumerate(order, start=1):
-        slide = corpus.slide(*key)
-        deck = corpus.deck(slide.source_file)
-        citations.append(
-            Citation(
-                slide.source_file,
-                slide.number,
-                slide.title,
-                slide.text,
-                deck.issuer,
-                deck.date.isoformat(),
-                deck.date_label,
-                slide.line_start,
-                slide.line_end,
-                tuple(quotes_by[key]),
-            )
-        )
+        citations.append(citation_of(corpus, corpus.slide(*key), quotes_by[key]))
         quotes.extend(Quote(" ".join(q.split()), i, 1.0) for q in quotes_by[key])
     return citations, quotes
 

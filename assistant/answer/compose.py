@@ -15,6 +15,7 @@ from ..retrieve.hybrid import Hit
 from ..retrieve.lexical import _NUMBER, TermStats, Unit, gives_answer, intent_of
 from ..settings import Settings
 from ..text import display_line, nfkc
+from .citations import citation_of
 from .scope import ScopeCheck
 from .types import Answer, Citation, Quote
 
@@ -110,9 +111,7 @@ class Composer:
         return None
 
     def _citation(self, slide: Slide, quotes: list[str], older: bool = False) -> Citation:
-        deck = self.corpus.deck(slide.source_file)
-        return Citation(slide.source_file, slide.number, slide.title, slide.text, deck.issuer, deck.date.isoformat(),
-                        deck.date_label, slide.line_start, slide.line_end, tuple(quotes), older)
+        return citation_of(self.corpus, slide, quotes, older)
 
     def _render(self, question: str, programs: list[str], cited: list[Slide],
                 chosen: list[tuple[float, Unit]], older: tuple[float, Unit] | None) -> Answer:
