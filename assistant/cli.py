@@ -80,6 +80,8 @@ class _Group(click.Group):
 @click.option("--embed-model", help="sentence-transformers のモデル名またはパス（既定: ja-ginza-static）")
 @click.option("--retriever", type=click.Choice(["hybrid", "bm25", "dense"]), help="検索方式（既定: hybrid）")
 @click.option("--chroma-url", help="chromadb サーバー（例: http://127.0.0.1:8000）。省略時は index/ 内に保存")
+@click.option("--generator", help="生成モデル（例: ollama:qwen2.5:7b、gemma3-270m）。省略時は資料の抜粋で回答")
+@click.option("--generator-url", help="生成モデルのサーバー URL（Ollama / OpenAI 互換）")
 @click.pass_context
 def cli(ctx: click.Context, **options: object) -> None:
     """中小企業支援施策アシスタント: 経済産業局の資料から出典付きで答えます。"""

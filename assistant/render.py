@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from .answer.types import Answer
+from .generate.note import generation_note
 
 
 def render_answer(answer: Answer) -> str:
     head = f"[{answer.id}] " if answer.id else ""
     lines = [f"{head}Q: {answer.question}", "", answer.answer]
+    note = generation_note(answer)
+    if note:
+        lines += ["", f"※ {note}"]
     if answer.citations:
         lines.append("")
         for i, c in enumerate(answer.citations, 1):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .answer.calc_answer import calc_answer, follow_up_answer
 from .answer.compose import Composer
@@ -13,6 +15,7 @@ from .answer.guard import guard_answer
 from .answer.types import Answer
 from .directives import strip_directives
 from .errors import InputError
+from .generate.events import DONE, Event
 from .index.store import Index, Progress, require_index
 from .ingest.corpus import Corpus, load_corpus
 from .privacy import QuestionLog
@@ -23,6 +26,10 @@ from .text import nfkc, strip_controls
 from .tools.calculator import CalcRequest, CalcResult, MissingInputs, calculate
 from .tools.parse import ParsedQuestion, QuestionParser
 from .tools.rules import Rulebook, load_rulebook
+
+if TYPE_CHECKING:
+    from .generate.generator import Generator
+    from .generate.models import ChatModel
 
 
 def clean_question(question: object, max_chars: int) -> str:
@@ -49,6 +56,7 @@ class Assistant:
     rulebook: Rulebook = field(init=False)
     parser: QuestionParser = field(init=False)
     _chain: Any = field(init=False, default=None)
+    _generator: Any = field(init=False, default=None)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     question_log: QuestionLog = field(init=False)
 
@@ -66,7 +74,12 @@ class Assistant:
         corpus = load_corpus(settings.corpus_dir)
         index = require_index(settings, corpus, progress=progress)
         index.embedder.warm_up()
-        return cls(settings, corpus, index)
+        assistant = cls(settings, corpus, index)
+        if settings.generator:
+            if progress:
+                progress("生成モデルを読み込んでいます")
+            _ = assistant.generator  # a misconfigured model is reported at start, not at the first question
+        return assistant
 
     @property
     def chain(self):
@@ -79,12 +92,42 @@ class Assistant:
                 hits=RunnableLambda(lambda x: self.retriever.search(x["question"])),
                 programs=RunnableLambda(lambda x: self.retriever.programs_in(x["question"])),
             )
-            compose = RunnableLambda(lambda x: self.composer.compose(x["question"], x["hits"], x["programs"]))
+            compose = RunnableLambda(lambda x: self._compose(x["question"], x["hits"], x["programs"]))
             rag = retrieve | compose
             route = RunnableLambda(lambda x: {**x, "calc": self._calculation(x["question"], x.get("context"))})
             calc = RunnableLambda(lambda x: self._calc_answer(x["question"], x["calc"], rag))
             self._chain = route | RunnableBranch((lambda x: x["calc"] is not None, calc), rag)
         return self._chain
+
+    def _compose(self, question: str, hits: list[Hit], programs: list[str]) -> Answer:
+        answer = self.composer.compose(question, hits, programs)
+        cited = [(c.source_file, c.slide) for c in answer.citations if not c.older]
+        first = [h.slide for h in hits if (h.slide.source_file, h.slide.number) in cited]
+        answer.retrieved = first + [h.slide for h in hits if h.slide not in first]  # the composer's picks first
+        return answer
+
+    @property
+    def generator(self) -> Generator | None:
+        """The configured chat model (``settings.generator``), loaded on first use; None when none is set up."""
+        if self._generator is None and self.settings.generator:
+            from .generate.models import load_chat_model
+
+            with self._lock:
+                if self._generator is None:
+                    self._generator = self._generator_for(load_chat_model(self.settings))
+        return self._generator
+
+    def _generator_for(self, chat: ChatModel) -> Generator:
+        from .generate.generator import Generator
+
+        return Generator(chat, self.corpus, self.rulebook, self.settings, self.composer.system_facts())
+
+    def with_chat_model(self, chat: ChatModel) -> Assistant:
+        """This assistant (same corpus, index and rules) answering through ``chat``; tests and tools inject one."""
+        other = copy.copy(self)
+        other._lock = threading.Lock()
+        other._generator = self._generator_for(chat)
+        return other
 
     def search(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
         return self.retriever.search(clean_question(question, self.settings.max_question_chars), k=k, mode=mode)
@@ -133,9 +176,26 @@ class Assistant:
 
     def ask(self, question: object, qid: str | None = None, context: ParsedQuestion | None = None) -> Answer:
         """Answer one question; ``context`` is the previous turn's ``answer.context`` (conversation memory)."""
+        *_, done = self.ask_stream(question, qid, context)
+        return done.answer
+
+    def ask_stream(self, question: object, qid: str | None = None,
+                   context: ParsedQuestion | None = None) -> Iterator[Event]:
+        """``ask`` as events: with a chat model configured, its checked lines as they come (``text``), a ``status``
+        while the calculator tool runs, then ``done`` with the answer (always the last event)."""
         q = clean_question(question, self.settings.max_question_chars)
         asked, ignored = strip_directives(q)  # orders to the assistant are not searched for or parsed
         answer: Answer = self.chain.invoke({"question": asked or q, "context": context})
+        if self.generator is not None and _generates(answer):
+            answer.question = q
+            for event in self.generator.stream(asked or q, answer.retrieved, answer):
+                if event.kind == DONE:
+                    answer = event.answer
+                else:
+                    yield event
+        yield Event(DONE, answer=self._finish(answer, q, qid, ignored))
+
+    def _finish(self, answer: Answer, q: str, qid: str | None, ignored: bool) -> Answer:
         answer.id = qid
         answer.question = q
         if ignored:
@@ -161,3 +221,9 @@ class Assistant:
         evidence = Evidence(slide_evidence(answer.citations), tuple(tools), tuple(user),
                             (self.composer.system_facts(),))
         return guard_answer(answer, evidence, USER_KINDS if facts is not None else frozenset())
+
+
+def _generates(answer: Answer) -> bool:
+    """A chat model rewrites retrieval answers only: never an abstention (the composer's scope checks stand), a
+    calculator answer (its amounts are the calculator's) or a question asked back."""
+    return not answer.abstained and answer.context is None and answer.follow_up is None and bool(answer.retrieved)

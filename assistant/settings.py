@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +29,14 @@ class Settings:
     log_questions: bool = False  # ASSISTANT_LOG_QUESTIONS=1: evaluators' log of questions, personal data masked
     question_log: Path = REPO_ROOT / "logs" / "questions.jsonl"
     chroma_url: str = ""  # a chromadb server (http://host:port); empty: the embedded store under index_dir
+    # optional generative answers (assistant/generate): empty = the extractive composer only
+    generator: str = ""  # ollama:MODEL / openai:MODEL / transformers:PATH / gemma3-270m (PyPI package)
+    generator_url: str = ""  # base URL of the Ollama or OpenAI-compatible server
+    generator_api_key: str = field(default="", repr=False)  # OpenAI-compatible key (else OPENAI_API_KEY)
+    generator_max_tokens: int = 400
+    generator_timeout: float = 120.0  # seconds for one answer; past it, the extractive answer is shown
+    generator_slides: int = 4  # retrieved slides the model reads
+    model_cache: Path = Path.home() / ".cache" / "support-measure-assistant"  # converted local models
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -66,6 +74,16 @@ class Settings:
             from .index.vectors import check_chroma_url
 
             check_chroma_url(self.chroma_url)
+        if self.generator:
+            from .generate.spec import parse_spec
+
+            parse_spec(self.generator)
+        if not 1 <= self.generator_slides <= 20:
+            raise InputError("generator_slides は 1〜20 の範囲で指定してください。")
+        if not 16 <= self.generator_max_tokens <= 8192:
+            raise InputError("generator_max_tokens は 16〜8192 の範囲で指定してください。")
+        if not 1 <= self.generator_timeout <= 3600:
+            raise InputError("generator_timeout は 1〜3600 秒の範囲で指定してください。")
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -346,7 +346,7 @@ def test_chat_handler_never_shows_a_trace(assistant, monkeypatch, caplog):
     def broken(*_a, **_k):
         raise RuntimeError("secret 山田太郎 090-1234-5678")
 
-    monkeypatch.setattr(assistant, "ask", broken)
+    monkeypatch.setattr(assistant, "ask_stream", broken)  # what the chat handler calls
     text = _last(chat.respond(assistant, chat.Session(), "山田太郎です。090-1234-5678。持続化補助金は？"))
     assert text == chat.INTERNAL_ERROR
     logged = "\n".join(r.getMessage() for r in caplog.records)

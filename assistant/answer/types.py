@@ -42,8 +42,10 @@ class Answer:
     follow_up: dict[str, Any] | None = None  # what the calculator still needs, when it asks back
     context: Any = field(default=None, repr=False, compare=False)  # calculation facts carried to the next turn
     grounding: dict[str, Any] | None = None  # the figure check on the answer (assistant/answer/guard.py)
+    generation: dict[str, Any] | None = None  # a chat model's attempt (assistant/generate); only when one is set up
     # outputs of deterministic steps that are not tool_calls (parser notes, a calculator's error) the text states
     tool_texts: list[str] = field(default_factory=list, repr=False, compare=False)
+    retrieved: list[Any] = field(default_factory=list, repr=False, compare=False)  # the slides retrieval found
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,4 +60,4 @@ class Answer:
             "notes": self.notes,
             "follow_up": self.follow_up,
             "grounding": self.grounding,
-        }
+        } | ({"generation": self.generation} if self.generation is not None else {})

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from ..answer.types import Answer
 from ..errors import AssistantError, InputError
+from ..generate.events import DONE, TEXT
+from ..generate.note import generation_note
 from ..privacy import log_failure, mask_personal
 from ..service import Assistant
 from ..text import display_line, nfkc, strip_controls
@@ -31,6 +33,7 @@ NOTICE = (
 INTERNAL_ERROR = "申し訳ありません。内部でエラーが起きました。質問を短くするか、時間をおいてもう一度お試しください。"
 OLDER_BADGE = "🕘 古い資料の数値を含みます"
 STREAM_CHUNK = 24  # characters per streamed update
+GENERATING = "生成中… 出典のスライドと照合できた行だけを表示しています"
 
 
 @dataclass
@@ -54,18 +57,32 @@ def cut_question(question: str, max_chars: int) -> tuple[str, str | None]:
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The chat bubble: the answer with its [n] markers, a badge when an older deck's figure is shown."""
+    """The chat bubble: the answer with its [n] markers, a badge when an older deck's figure is shown, a note on
+    generation when a chat model is set up."""
     text = answer.answer
     if any(c.older for c in answer.citations):
         text = f"**{OLDER_BADGE}**\n\n{text}"
+    note = generation_note(answer)
+    if note:
+        text = f"{text}\n\n_※ {note}_"
     return text.replace("\n", "  \n")  # markdown line breaks
 
 
 def respond(assistant: Assistant, session: Session, question: str) -> Iterator[str]:
     """Answer one chat turn, yielding the growing reply (the answer streams); updates ``session``."""
     q, cut_note = cut_question(question, assistant.settings.max_question_chars)
+    prefix = f"※ {cut_note}  \n\n" if cut_note else ""
+    answer = None
+    streamed = False
     try:
-        answer = assistant.ask(q, context=session.context)
+        for event in assistant.ask_stream(q, context=session.context):
+            if event.kind == DONE:
+                answer = event.answer
+            elif event.kind == TEXT:  # a chat model's lines, each already checked against its cited slides
+                streamed = True
+                yield f"{prefix}_{GENERATING}_  \n\n" + event.text.replace("\n", "  \n")
+            else:
+                yield f"{prefix}_{event.text}_"
     except AssistantError as exc:
         yield str(exc)
         return
@@ -75,9 +92,10 @@ def respond(assistant: Assistant, session: Session, question: str) -> Iterator[s
         return
     session.context = answer.context if answer.context is not None else session.context
     session.last = answer
-    full = answer_markdown(answer)
-    if cut_note:
-        full = f"※ {cut_note}  \n\n{full}"
+    full = prefix + answer_markdown(answer)
+    if streamed:  # the model's text was shown as it came; the final answer (or the fallback) replaces it at once
+        yield full
+        return
     for end in range(STREAM_CHUNK, len(full) + STREAM_CHUNK, STREAM_CHUNK):
         yield full[:end]
 

@@ -27,6 +27,8 @@ EXAMPLES = [
     "サイバーセキュリティお助け隊とは何ですか？",
 ]
 
+WAITING_SOURCES = '<div class="sources-empty">回答を作成しています…</div>'
+
 CSS = """
 mark.used { background: #fff3a3; padding: 0 2px; }
 .badge-older { background: #ffe1c4; border-radius: 4px; padding: 0 6px; font-size: 0.85em; }
@@ -63,6 +65,9 @@ class Loader:
             self.assistant = Assistant.load(self.settings, progress=self._progress)
             slides = len(self.assistant.corpus.slides)
             self.status = f"準備完了: 資料 {len(self.assistant.corpus.manifest.decks)} 件・スライド {slides} 枚"
+            generator = self.assistant.generator
+            if generator is not None:
+                self.status += f"・生成モデル {generator.chat.label}（出典と照合できない回答は抜粋で表示）"
         except AssistantError as exc:
             self.error = str(exc)
             self.status = f"起動できませんでした: {exc}"
@@ -121,10 +126,11 @@ def build_app(loader: Loader):
             yield history, session, "", chat.sources_html(session.last)
             return
         history.append({"role": "assistant", "content": ""})
-        sources = None
+        before, sources = session.last, WAITING_SOURCES
         for partial in chat.respond(assistant, session, question):
             history[-1] = {"role": "assistant", "content": partial}
-            sources = sources or chat.sources_html(session.last)
+            if session.last is not before and sources is WAITING_SOURCES:  # the answer is done: its sources
+                sources = chat.sources_html(session.last)
             yield history, session, "", sources
         yield history, session, "", chat.sources_html(session.last)
 

@@ -13,7 +13,8 @@ from typing import Any
 from .runner import ItemResult
 
 HEADLINE = ("passed", "hit@1", "hit@5", "mrr", "calculator_exact", "abstention_precision", "abstention_recall",
-            "triage_top1", "latency_p50_ms", "latency_p95_ms")
+            "triage_top1", "latency_p50_ms", "latency_p95_ms", "generation_asked", "generation_accepted",
+            "generation_fallback_reasons")
 
 
 def _atomic(path: Path, text: str) -> None:
@@ -40,6 +41,8 @@ def write_run(out_dir: Path, dataset: str, results: dict[str, list[ItemResult]],
 def _fmt(v: object) -> str:
     if v is None:
         return "–"
+    if isinstance(v, dict):  # fallback reasons: code × count
+        return ", ".join(f"{k} {n}" for k, n in v.items()) or "–"
     return f"{v:.3f}" if isinstance(v, float) and v <= 1.0 else str(v)
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from ..text import nfkc
 from ..yamlio import load_yaml
 from .dataset import KINDS, Item, gold_slides
 
-COMPOSERS = ("extractive",)
+COMPOSERS = ("extractive", "generator")
 TODAY = dt.date(2026, 3, 1)  # triage deadlines are judged against a fixed day, so runs stay comparable
 
 
@@ -36,6 +37,10 @@ class RunConfig(BaseModel):
     embed_model: str = DEFAULT_EMBED_MODEL
     top_k: int = Field(default=5, ge=1, le=50)
     composer: str = "extractive"
+    generator: str = ""  # with composer: generator, the chat model (ollama:…, openai:…, transformers:…, gemma3-270m)
+    generator_url: str = ""
+    generator_slides: int | None = Field(default=None, ge=1, le=20)
+    generator_max_tokens: int | None = Field(default=None, ge=16, le=8192)
 
     def check(self) -> None:
         if self.retriever not in RETRIEVER_MODES:
@@ -45,9 +50,19 @@ class RunConfig(BaseModel):
             raise InputError(
                 f"設定「{self.name}」: 回答方式「{self.composer}」は使えません（{' / '.join(COMPOSERS)}）。"
             )
+        if (self.composer == "generator") != bool(self.generator):
+            raise InputError(f"設定「{self.name}」: composer: generator には generator（生成モデル）の指定が必要です"
+                             "（extractive では指定しません）。")
+        if self.generator:
+            from ..generate.spec import parse_spec
+
+            parse_spec(self.generator)
 
     def settings(self, base: Settings) -> Settings:
-        return base.with_(retriever=self.retriever, embed_model=self.embed_model, top_k=self.top_k)
+        generation = {"generator_slides": self.generator_slides, "generator_max_tokens": self.generator_max_tokens}
+        return base.with_(retriever=self.retriever, embed_model=self.embed_model, top_k=self.top_k,
+                          generator=self.generator, generator_url=self.generator_url or base.generator_url,
+                          **{k: v for k, v in generation.items() if v is not None})
 
 
 def load_configs(path: Path | None, base: Settings) -> list[RunConfig]:
@@ -96,6 +111,8 @@ class ItemResult:
     predicted_programs: list[str] = field(default_factory=list)
     triage_top1: bool | None = None
     latency_ms: float = 0.0
+    generation: str | None = None  # accepted / fallback when a chat model was asked; None otherwise
+    generation_reasons: list[str] = field(default_factory=list)  # why a generated answer fell back (codes)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -171,6 +188,8 @@ class Runner:
             gold_rank=rank, has_gold=has_gold, yen=yen, yen_exact=exact,
             citations=[f"{c.source_file}#{c.slide}" for c in answer.citations],
             contexts=[c.text for c in answer.citations], latency_ms=latency,
+            generation=(answer.generation or {}).get("status"),
+            generation_reasons=[r["code"] for r in (answer.generation or {}).get("reasons", [])],
         )
 
     def triage(self, item: Item) -> ItemResult:
@@ -235,6 +254,19 @@ def summarize(results: list[ItemResult], k: int = 5) -> dict[str, Any]:
         "latency_p95_ms": round(p95, 1),
         "accuracy_by_kind": by_kind,
         "counts_by_kind": {kind: sum(r.kind == kind for r in results) for kind in by_kind},
+    } | _generation_summary(results)
+
+
+def _generation_summary(results: list[ItemResult]) -> dict[str, Any]:
+    """With a chat model: the share of its answers the guard accepted and why the others fell back."""
+    asked = [r for r in results if r.generation is not None]
+    if not asked:
+        return {}
+    reasons = Counter(code for r in asked for code in dict.fromkeys(r.generation_reasons))
+    return {
+        "generation_asked": len(asked),
+        "generation_accepted": _share(sum(r.generation == "accepted" for r in asked), len(asked)),
+        "generation_fallback_reasons": dict(reasons.most_common()),
     }
 
 
