@@ -180,3 +180,35 @@ def test_a_question_about_another_program_is_not_a_follow_up(assistant):
     assert "58万8,888円" in assistant.ask("2機能以上です", context=first.context).answer
     phone = assistant.ask("デジタル化・AI導入補助金の事務局の電話番号を教えて", context=first.context)
     assert phone.tool_calls == [] and "0570-666-376" in phone.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "frame", "yen"),
+    [
+        # c023 as first worded (が): 004 slide 13, 通常枠 1/2 → 500万円 × 1/2 = 250万円 (150万~450万)
+        ("デジタル化・AI導入補助金の通常枠で、業務領域が4以上のITツールを500万円で導入します。補助額は?",
+         "通常枠（業務領域4以上）", 2_500_000),
+        # c029 as first worded (は): 002 slide 8, 1/2 → 280万円 × 1/2 = 140万円 < 150万円
+        ("IT導入補助金2024の通常枠(業務領域は1~3)で、中小企業が280万円のソフトを入れます。補助額は?",
+         "通常枠（業務領域1~3）", 1_400_000),
+        ("IT導入補助金の通常枠で業務領域は4つ以上、500万円ならいくら?", "通常枠（業務領域4以上）", 2_500_000),
+        ("IT導入補助金で、4つ以上の業務領域をカバーするツールに500万円", "通常枠（業務領域4以上）", 2_500_000),
+        ("IT導入補助金で業務領域数が5のツールに500万円", "通常枠（業務領域4以上）", 2_500_000),
+        # 1〜3 (wave dash, which NFKC keeps) and 「3つまで」: 004 slide 13, 最低賃金近隣 2/3 → 180万円 × 2/3 = 120万円
+        ("IT導入補助金の通常枠、業務領域は1〜3、最低賃金近隣の事業者で180万円", "通常枠（業務領域1~3）", 1_200_000),
+        ("IT導入補助金の通常枠、業務領域は3つまで、最低賃金近隣の事業者で180万円", "通常枠（業務領域1~3）", 1_200_000),
+        ("IT導入補助金、業務領域が2つのツールに180万円、最低賃金近隣の事業者です", "通常枠（業務領域1~3）", 1_200_000),
+        # c025 reworded: 3機能 lies within 2機能以上; 50万円 of subsidy at 3/4 + 3,333,333.33 × 2/3 → 2,722,222円
+        ("デジタル化・AI導入補助金のインボイス枠で、機能が3つの会計ソフトに400万円",
+         "インボイス枠 インボイス対応類型（ソフト2機能以上）", 2_722_222),
+    ],
+)
+def test_frame_split_by_a_count_is_read_in_natural_wording(parser, assistant, question, frame, yen):
+    p = parser.parse(question)
+    out = assistant.calculate(p.request())
+    assert (out.frame_name, out.subsidy_yen) == (frame, yen)
+
+
+def test_an_amount_is_not_a_count_of_business_areas(parser):
+    p = parser.parse("IT導入補助金、業務領域で500万円のツール")
+    assert p.frame is None and p.expense_yen == 5_000_000

@@ -45,6 +45,16 @@ _CALC_INTENT = re.compile(
     r"|補助され|支給され|補助額を計算|計算して|試算|どのくらい補助|どれくらい補助|どれだけ補助)"
 )
 _CAP_INTENT = re.compile(r"(上限|下限|最大|いくらまで|補助率)")
+# a count of something a frame is split by: 「業務領域が4つ以上」「1〜3プロセス」「3つまで」「2機能以上」
+_COUNT = (
+    r"(?<![\d.,])(?P<a>\d+)(?:\s*(?:~|〜|-|−|から)\s*(?P<b>\d+))?\s*(?:つ|個)?"
+    r"(?![\d.,]|\s*(?:兆|億|万|千|百|円|人|名|社|%|割))\s*(?P<bound>以上|以下|まで|未満|以内|超)?"
+)
+_COUNT_ALIAS = re.compile(
+    r"^(?:(?P<noun1>[^\d~]+?)(?P<r1>\d+(?:~\d+)?)|(?P<r2>\d+(?:~\d+)?)(?P<noun2>[^\d~]+?))"
+    r"(?P<bound>以上|以下|まで|未満|以内|超)?$"
+)
+_COUNT_PARTICLE = r"(?:数)?\s*(?:が|は|の|を|:)?\s*"
 
 
 def _number(text: str) -> float:
@@ -188,6 +198,68 @@ def _find_phrase(text: str, table: dict[str, str], negatable: bool = False) -> t
     return found, text
 
 
+def _interval(a: str, b: str | None, bound: str | None) -> tuple[int, float] | None:
+    """The counts a phrase allows: 「1~3」→ (1, 3), 「4以上」→ (4, ∞), 「3つまで」→ (1, 3), 「2」→ (2, 2)."""
+    lo = int(a)
+    if b is not None:
+        hi = int(b) - (1 if bound == "未満" else 0)
+        return (lo, hi) if lo <= hi else None
+    if bound == "以上":
+        return (lo, math.inf)
+    if bound == "超":
+        return (lo + 1, math.inf)
+    if bound in ("以下", "まで", "以内"):
+        return (min(1, lo), lo)
+    if bound == "未満":
+        return (min(1, lo - 1), lo - 1) if lo > 0 else None
+    return (lo, lo)
+
+
+@dataclass(frozen=True)
+class CountPhrase:
+    """A frame alias that is a count of something (「業務領域4以上」「1~3プロセス」「2機能以上」)."""
+
+    phrase: str
+    noun: str
+    counts: tuple[int, float]
+
+    @staticmethod
+    def of(phrase: str) -> CountPhrase | None:
+        m = _COUNT_ALIAS.match(phrase)
+        if not m:
+            return None
+        noun = m.group("noun1") or m.group("noun2")
+        lo, _, hi = (m.group("r1") or m.group("r2")).partition("~")
+        counts = _interval(lo, hi or None, m.group("bound"))
+        if len(noun) < 2 or counts is None:
+            return None
+        return CountPhrase(phrase, noun, counts)
+
+
+def _find_counts(text: str, phrases: list[CountPhrase]) -> tuple[list[str], str]:
+    """Aliases whose count a question states in other words: 「業務領域が4つ以上」「4つ以上の業務領域」 → 業務領域4以上,
+    「業務領域は1〜3」「3つまで」→ 業務領域1~3 (the stated counts must lie within the alias's)."""
+    found: list[str] = []
+    for noun in sorted({p.noun for p in phrases}, key=len, reverse=True):
+        n = re.escape(noun)
+        patterns = (
+            re.compile(n + _COUNT_PARTICLE + _COUNT),
+            re.compile(_COUNT + r"\s*(?:の)?\s*" + n + r"(?P<bound2>以上|以下|まで|未満|以内|超)?"),
+        )
+        for pattern in patterns:
+            for m in list(pattern.finditer(text)):
+                bound = m.group("bound") or m.groupdict().get("bound2")
+                counts = _interval(m.group("a"), m.group("b"), bound)
+                if counts is None:
+                    continue
+                for p in phrases:
+                    within = p.counts[0] <= counts[0] and counts[1] <= p.counts[1]
+                    if p.noun == noun and within and p.phrase not in found:
+                        found.append(p.phrase)
+                text = text[: m.start()] + "□" * (m.end() - m.start()) + text[m.end() :]
+    return found, text
+
+
 class QuestionParser:
     """Parses questions against one rulebook (built once; pure afterwards)."""
 
@@ -199,9 +271,11 @@ class QuestionParser:
         self.industries = {nfkc(p): iid for iid, ind in vocab.industries.items() for p in ind.phrases}
         self.editions: dict[str, dict[str, str]] = {}
         self.frames: dict[str, dict[str, str]] = {}
+        self.counts: dict[str, list[CountPhrase]] = {}
         for pid, rules in book.programs.items():
             self.editions[pid] = {nfkc(a): ed.id for ed in rules.editions for a in [ed.label, *ed.aliases]}
             self.frames[pid] = self._frame_phrases(rules)
+            self.counts[pid] = [c for p in self.frames[pid].values() if (c := CountPhrase.of(nfkc(p)))]
 
     @staticmethod
     def _frame_phrases(rules: ProgramRules) -> dict[str, str]:
@@ -236,6 +310,8 @@ class QuestionParser:
             editions, masked = _find_phrase(masked, self.editions[program])
             out.edition = editions[0] if editions else None
             frames, masked = _find_phrase(masked, self.frames[program])
+            counted, masked = _find_counts(masked, self.counts[program])
+            frames += [c for c in counted if c not in frames]
             # 「インボイス枠で会計ソフト」: the phrase naming the fewest frames wins, then the longest
             specific = sorted(frames, key=lambda f: (self._frame_breadth(program, f, out.edition), -len(f)))
             out.frame = specific[0] if specific else None
