@@ -212,3 +212,35 @@ def test_frame_split_by_a_count_is_read_in_natural_wording(parser, assistant, qu
 def test_an_amount_is_not_a_count_of_business_areas(parser):
     p = parser.parse("IT導入補助金、業務領域で500万円のツール")
     assert p.frame is None and p.expense_yen == 5_000_000
+
+
+@pytest.mark.parametrize(
+    ("question", "frame", "yen"),
+    [
+        # c037 as first worded: 000 slide 9, 課税所得15億円超 1/2 → 4億円 × 1/2 = 2億円 ≤ 3年間3億円
+        ("Go-Tech事業の出資獲得枠で3年間の合計4億円の研究開発、課税所得15億円超の中小企業です。補助額は?",
+         "出資獲得枠(3年間)", 200_000_000),
+        # c038 as first worded: 1.8億円 × 2/3 = 1.2億円 > 3年間の上限9,750万円
+        ("Go-Tech事業の通常枠で3年間に1.8億円の研究開発をします。補助はいくら?", "通常枠(3年間)", 97_500_000),
+        # c036 reworded: 3,000万円 × 2/3 = 2,000万円 ≤ 単年4,500万円
+        ("Go-Tech事業の通常枠の単年度で研究開発費3,000万円。補助額は?", "通常枠(単年)", 20_000_000),
+    ],
+)
+def test_a_frame_group_and_its_period_together_name_one_frame(parser, assistant, question, frame, yen):
+    out = assistant.calculate(parser.parse(question).request())
+    assert (out.frame_name, out.subsidy_yen) == (frame, yen)
+
+
+def test_a_period_alone_still_asks_which_frame(parser):
+    p = parser.parse("Go-Tech事業の単年度で3,000万円ならいくら?")
+    assert p.frame_names == {"通常枠(単年)", "出資獲得枠(単年)"}
+
+
+@pytest.mark.integration
+def test_a_period_reply_picks_the_frame_of_the_group_asked_before(assistant):
+    # c047: 000 slide 9, 6,000万円 × 2/3 = 4,000万円 ≤ 単年4,500万円 (≤ 3年間9,750万円 too)
+    first = assistant.ask("Go-Tech事業の通常枠で研究開発費6,000万円、いくら補助される?")
+    assert first.follow_up is not None
+    for reply, frame in [("単年です", "tsujo_single"), ("3年間でお願いします", "tsujo_3years")]:
+        out = assistant.ask(reply, context=first.context).tool_calls[0]["output"]
+        assert (out["frame"], out["subsidy_yen"]) == (frame, 40_000_000)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..errors import InputError
 from ..text import nfkc
 from .calculator import CalcRequest
-from .rules import ProgramRules, Rulebook
+from .rules import Frame, ProgramRules, Rulebook
 
 _KANJI_DIGITS = str.maketrans("〇一二三四五六七八九", "0123456789")
 _UNITS = {"兆": 10**12, "億": 10**8, "万": 10**4, "千": 10**3, "百": 10**2}
@@ -142,6 +142,7 @@ class ParsedQuestion:
     calc_intent: bool = False
     cap_intent: bool = False
     pending: dict[str, list[str]] = field(default_factory=dict)  # choices the last follow-up question offered
+    frame_names: frozenset[str] = frozenset()  # the frames ``frame`` may mean (several: the calculator asks which)
 
     def request(self) -> CalcRequest:
         return CalcRequest(
@@ -164,9 +165,19 @@ class ParsedQuestion:
         """A follow-up turn: what this turn says wins; the rest comes from the earlier turn."""
         if earlier is None:
             return self
+        same_program = not self.program or self.program == earlier.program
+        frame, names = self.frame, self.frame_names
+        if frame is None and same_program:
+            frame, names = earlier.frame, earlier.frame_names
+        elif frame is not None and same_program and len(names) > 1:
+            # 「単年です」 after 「通常枠」: the one frame both turns can mean
+            common = names & earlier.frame_names
+            if len(common) == 1:
+                frame, names = next(iter(common)), common
         merged = ParsedQuestion(
             program=self.program or earlier.program,
-            frame=self.frame or (earlier.frame if not self.program or self.program == earlier.program else None),
+            frame=frame,
+            frame_names=names,
             edition=self.edition or earlier.edition,
             size=self.size or earlier.size,
             employees=self.employees if self.employees is not None else earlier.employees,
@@ -287,13 +298,29 @@ class QuestionParser:
                     table[nfkc(phrase)] = phrase
         return table
 
-    def _frame_breadth(self, program: str, phrase: str, edition: str | None) -> int:
-        """How many frames of the asked (else the newest) edition a phrase names (fewer = more specific)."""
+    def _frames_named(self, program: str, phrase: str, edition: str | None) -> list[Frame]:
+        """The frames of the asked (else the newest) edition a phrase names."""
         key = nfkc(phrase)
         rules = self.book.programs[program]
-        ed = rules.edition(edition) if edition else None
-        ed = ed or rules.newest_first()[0]
-        return sum(1 for f in ed.frames if key in {nfkc(x) for x in [f.name, *f.aliases]}) or 99
+        ed = (rules.edition(edition) if edition else None) or rules.newest_first()[0]
+        return [f for f in ed.frames if key in {nfkc(x) for x in [f.name, *f.aliases]}]
+
+    def _choose_frame(
+        self, program: str, phrases: list[str], edition: str | None
+    ) -> tuple[str | None, frozenset[str]]:
+        """The phrase naming the fewest frames, then the longest (「インボイス枠で会計ソフト」→ 会計ソフト); when it
+        names several, the one frame all the phrases name together (「出資獲得枠」+「3年間」→ 出資獲得枠(3年間)).
+        Also the names of the frames the choice may mean."""
+        if not phrases:
+            return None, frozenset()
+        named = [frozenset(f.name for f in self._frames_named(program, p, edition)) for p in phrases]
+        breadth = {p: len(n) or 99 for p, n in zip(phrases, named, strict=True)}
+        best = sorted(phrases, key=lambda p: (breadth[p], -len(p)))[0]
+        known = [n for n in named if n]  # phrases of another edition name nothing here
+        common = frozenset.intersection(*known) if known and breadth[best] > 1 else frozenset()
+        if len(common) == 1:
+            return next(iter(common)), common
+        return best, named[phrases.index(best)]
 
     def parse(self, question: str, program_hint: str | None = None) -> ParsedQuestion:
         """Facts in one question; ``program_hint`` (the conversation's program) lets 「グローバル枠なら？」 name
@@ -311,10 +338,9 @@ class QuestionParser:
             out.edition = editions[0] if editions else None
             frames, masked = _find_phrase(masked, self.frames[program])
             counted, masked = _find_counts(masked, self.counts[program])
-            frames += [c for c in counted if c not in frames]
-            # 「インボイス枠で会計ソフト」: the phrase naming the fewest frames wins, then the longest
-            specific = sorted(frames, key=lambda f: (self._frame_breadth(program, f, out.edition), -len(f)))
-            out.frame = specific[0] if specific else None
+            out.frame, out.frame_names = self._choose_frame(
+                program, list(dict.fromkeys([*frames, *counted])), out.edition
+            )
         if registry is not None:  # program names (中小企業省力化投資補助金 …) must not read as a company size
             for pid in registry.find(q):
                 for form in sorted(registry.get(pid).surface_forms(), key=len, reverse=True):
