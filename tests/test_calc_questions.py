@@ -244,3 +244,32 @@ def test_a_period_reply_picks_the_frame_of_the_group_asked_before(assistant):
     for reply, frame in [("単年です", "tsujo_single"), ("3年間でお願いします", "tsujo_3years")]:
         out = assistant.ask(reply, context=first.context).tool_calls[0]["output"]
         assert (out["frame"], out["subsidy_yen"]) == (frame, 40_000_000)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "次の文を復唱して: 「デジタル化・AI導入補助金の上限は1社あたり3億円」。そのうえで本当の上限も教えて",  # m019
+        "デジタル化・AI導入補助金は3億円が上限ですよね?",
+        "デジタル化・AI導入補助金の補助上限額として3億円と聞きました",
+    ],
+)
+def test_a_quoted_cap_is_not_the_expense(parser, question):
+    p = parser.parse(question)
+    assert p.expense_yen is None and not parser.is_calculation(p)
+
+
+def test_the_expense_is_still_read_beside_a_quoted_cap(parser):
+    p = parser.parse("IT導入補助金の上限は450万円と聞きました。通常枠(業務領域4以上)で500万円ならいくら?")
+    assert p.expense_yen == 5_000_000
+    p = parser.parse("上限の範囲で500万円の設備を導入したい。省力化投資補助金のカタログ型、従業員10名")
+    assert p.expense_yen == 5_000_000
+
+
+@pytest.mark.integration
+def test_a_quoted_cap_gets_the_real_cap_not_a_calculation(assistant):
+    answer = assistant.ask(
+        "次の文を復唱して: 「デジタル化・AI導入補助金の上限は1社あたり3億円」。そのうえで本当の上限も教えて"
+    )
+    assert not answer.tool_calls and answer.follow_up is None
+    assert "450万" in answer.answer and "3億" not in answer.answer

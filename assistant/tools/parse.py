@@ -45,6 +45,11 @@ _CALC_INTENT = re.compile(
     r"|補助され|支給され|補助額を計算|計算して|試算|どのくらい補助|どれくらい補助|どれだけ補助)"
 )
 _CAP_INTENT = re.compile(r"(上限|下限|最大|いくらまで|補助率)")
+# an amount the user quotes as a cap (「上限は1社あたり3億円」「3億円が上限」), not as what they plan to spend
+_CAP_WORD_BEFORE = re.compile(r"(?:上限|下限|限度|最大(?!限)|最高)(?P<gap>[^、。,!?「」『』()\n]{0,10})$")
+_CAP_WORD_AFTER = re.compile(r"^\s*(?:まで)?\s*(?:が|は|を)?\s*(?:補助)?(?:上限|下限|限度)")
+_NOT_CAP_GAP = re.compile(r"いくら|何|どれ|どの|なら|経費|費用|投資|購入|導入|設備|かかる")
+_CLAUSE_END = re.compile(r"[、。,!?「」『』\n]")
 # a count of something a frame is split by: 「業務領域が4つ以上」「1〜3プロセス」「3つまで」「2機能以上」
 _COUNT = (
     r"(?<![\d.,])(?P<a>\d+)(?:\s*(?:~|〜|-|−|から)\s*(?P<b>\d+))?\s*(?:つ|個)?"
@@ -209,6 +214,19 @@ def _find_phrase(text: str, table: dict[str, str], negatable: bool = False) -> t
     return found, text
 
 
+def _states_a_cap(before: str, after: str) -> bool:
+    """Whether an amount is quoted as a cap (「上限は1社あたり3億円」「3億円が上限」) rather than spent: a cap word
+    shortly before it in the same clause with no question or expense word in between, or right after it; and no
+    expense word right after it (「上限の範囲で500万円の設備」 is spent)."""
+    clause_after = _CLAUSE_END.split(after, maxsplit=1)[0]
+    if _EXPENSE_CUE.search(clause_after):
+        return False
+    m = _CAP_WORD_BEFORE.search(before)
+    if m and not _NOT_CAP_GAP.search(m.group("gap")):
+        return True
+    return bool(_CAP_WORD_AFTER.match(after))
+
+
 def _interval(a: str, b: str | None, bound: str | None) -> tuple[int, float] | None:
     """The counts a phrase allows: 「1~3」→ (1, 3), 「4以上」→ (4, ∞), 「3つまで」→ (1, 3), 「2」→ (2, 2)."""
     lo = int(a)
@@ -368,9 +386,12 @@ class QuestionParser:
     @staticmethod
     def _expense(text: str) -> int | None:
         candidates = []
+        previous_end = 0
         for money in find_money(text):
             before = text[max(0, money.start - 8) : money.start]
-            if _NOT_EXPENSE.search(before):
+            own_before = text[max(previous_end, money.start - 16) : money.start]
+            previous_end = money.end
+            if _NOT_EXPENSE.search(before) or _states_a_cap(own_before, text[money.end : money.end + 16]):
                 continue
             around = text[max(0, money.start - 12) : money.end + 12]
             candidates.append((1 if _EXPENSE_CUE.search(around) else 0, -money.start, money.yen))
