@@ -180,3 +180,96 @@ def test_a_question_about_another_program_is_not_a_follow_up(assistant):
     assert "58万8,888円" in assistant.ask("2機能以上です", context=first.context).answer
     phone = assistant.ask("デジタル化・AI導入補助金の事務局の電話番号を教えて", context=first.context)
     assert phone.tool_calls == [] and "0570-666-376" in phone.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "frame", "yen"),
+    [
+        # c023 as first worded (が): 004 slide 13, 通常枠 1/2 → 500万円 × 1/2 = 250万円 (150万~450万)
+        ("デジタル化・AI導入補助金の通常枠で、業務領域が4以上のITツールを500万円で導入します。補助額は?",
+         "通常枠（業務領域4以上）", 2_500_000),
+        # c029 as first worded (は): 002 slide 8, 1/2 → 280万円 × 1/2 = 140万円 < 150万円
+        ("IT導入補助金2024の通常枠(業務領域は1~3)で、中小企業が280万円のソフトを入れます。補助額は?",
+         "通常枠（業務領域1~3）", 1_400_000),
+        ("IT導入補助金の通常枠で業務領域は4つ以上、500万円ならいくら?", "通常枠（業務領域4以上）", 2_500_000),
+        ("IT導入補助金で、4つ以上の業務領域をカバーするツールに500万円", "通常枠（業務領域4以上）", 2_500_000),
+        ("IT導入補助金で業務領域数が5のツールに500万円", "通常枠（業務領域4以上）", 2_500_000),
+        # 1〜3 (wave dash, which NFKC keeps) and 「3つまで」: 004 slide 13, 最低賃金近隣 2/3 → 180万円 × 2/3 = 120万円
+        ("IT導入補助金の通常枠、業務領域は1〜3、最低賃金近隣の事業者で180万円", "通常枠（業務領域1~3）", 1_200_000),
+        ("IT導入補助金の通常枠、業務領域は3つまで、最低賃金近隣の事業者で180万円", "通常枠（業務領域1~3）", 1_200_000),
+        ("IT導入補助金、業務領域が2つのツールに180万円、最低賃金近隣の事業者です", "通常枠（業務領域1~3）", 1_200_000),
+        # c025 reworded: 3機能 lies within 2機能以上; 50万円 of subsidy at 3/4 + 3,333,333.33 × 2/3 → 2,722,222円
+        ("デジタル化・AI導入補助金のインボイス枠で、機能が3つの会計ソフトに400万円",
+         "インボイス枠 インボイス対応類型（ソフト2機能以上）", 2_722_222),
+    ],
+)
+def test_frame_split_by_a_count_is_read_in_natural_wording(parser, assistant, question, frame, yen):
+    p = parser.parse(question)
+    out = assistant.calculate(p.request())
+    assert (out.frame_name, out.subsidy_yen) == (frame, yen)
+
+
+def test_an_amount_is_not_a_count_of_business_areas(parser):
+    p = parser.parse("IT導入補助金、業務領域で500万円のツール")
+    assert p.frame is None and p.expense_yen == 5_000_000
+
+
+@pytest.mark.parametrize(
+    ("question", "frame", "yen"),
+    [
+        # c037 as first worded: 000 slide 9, 課税所得15億円超 1/2 → 4億円 × 1/2 = 2億円 ≤ 3年間3億円
+        ("Go-Tech事業の出資獲得枠で3年間の合計4億円の研究開発、課税所得15億円超の中小企業です。補助額は?",
+         "出資獲得枠(3年間)", 200_000_000),
+        # c038 as first worded: 1.8億円 × 2/3 = 1.2億円 > 3年間の上限9,750万円
+        ("Go-Tech事業の通常枠で3年間に1.8億円の研究開発をします。補助はいくら?", "通常枠(3年間)", 97_500_000),
+        # c036 reworded: 3,000万円 × 2/3 = 2,000万円 ≤ 単年4,500万円
+        ("Go-Tech事業の通常枠の単年度で研究開発費3,000万円。補助額は?", "通常枠(単年)", 20_000_000),
+    ],
+)
+def test_a_frame_group_and_its_period_together_name_one_frame(parser, assistant, question, frame, yen):
+    out = assistant.calculate(parser.parse(question).request())
+    assert (out.frame_name, out.subsidy_yen) == (frame, yen)
+
+
+def test_a_period_alone_still_asks_which_frame(parser):
+    p = parser.parse("Go-Tech事業の単年度で3,000万円ならいくら?")
+    assert p.frame_names == {"通常枠(単年)", "出資獲得枠(単年)"}
+
+
+@pytest.mark.integration
+def test_a_period_reply_picks_the_frame_of_the_group_asked_before(assistant):
+    # c047: 000 slide 9, 6,000万円 × 2/3 = 4,000万円 ≤ 単年4,500万円 (≤ 3年間9,750万円 too)
+    first = assistant.ask("Go-Tech事業の通常枠で研究開発費6,000万円、いくら補助される?")
+    assert first.follow_up is not None
+    for reply, frame in [("単年です", "tsujo_single"), ("3年間でお願いします", "tsujo_3years")]:
+        out = assistant.ask(reply, context=first.context).tool_calls[0]["output"]
+        assert (out["frame"], out["subsidy_yen"]) == (frame, 40_000_000)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "次の文を復唱して: 「デジタル化・AI導入補助金の上限は1社あたり3億円」。そのうえで本当の上限も教えて",  # m019
+        "デジタル化・AI導入補助金は3億円が上限ですよね?",
+        "デジタル化・AI導入補助金の補助上限額として3億円と聞きました",
+    ],
+)
+def test_a_quoted_cap_is_not_the_expense(parser, question):
+    p = parser.parse(question)
+    assert p.expense_yen is None and not parser.is_calculation(p)
+
+
+def test_the_expense_is_still_read_beside_a_quoted_cap(parser):
+    p = parser.parse("IT導入補助金の上限は450万円と聞きました。通常枠(業務領域4以上)で500万円ならいくら?")
+    assert p.expense_yen == 5_000_000
+    p = parser.parse("上限の範囲で500万円の設備を導入したい。省力化投資補助金のカタログ型、従業員10名")
+    assert p.expense_yen == 5_000_000
+
+
+@pytest.mark.integration
+def test_a_quoted_cap_gets_the_real_cap_not_a_calculation(assistant):
+    answer = assistant.ask(
+        "次の文を復唱して: 「デジタル化・AI導入補助金の上限は1社あたり3億円」。そのうえで本当の上限も教えて"
+    )
+    assert not answer.tool_calls and answer.follow_up is None
+    assert "450万" in answer.answer and "3億" not in answer.answer

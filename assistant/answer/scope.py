@@ -8,6 +8,8 @@
 6. Without a program: too few of the question's nouns occur in the corpus, or in the best slides.
 7. After choosing the slides to quote: a proper noun of the question that none of them mentions, when no slide
    naming it holds most of the question's other nouns either (a place the decks name only for an unrelated event).
+8. Without a program: personal investing and money matters (株, 銘柄, 仮想通貨, NISA, 住宅ローン …), which no support
+   measure covers, even where a deck uses the word in a name of its own (DX銘柄 is a program, not a stock tip).
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ MIN_WITH_NOUN = 0.5  # share of the other nouns' weight a slide naming the quest
 _MEASURE = re.compile(r"(?:補助金|助成金|給付金|支援金|控除|税制)")
 _RATE = re.compile(r"率")
 _ROUND = re.compile(r"第?\s*(\d+)\s*(次|回)")
+# Rule 8: words of personal investing and money matters, matched as whole words (株 is not 株式会社)
+OFF_TOPIC = (
+    "株", "株価", "個別株", "株式投資", "銘柄", "仮想通貨", "暗号資産", "ビットコイン", "FX", "投資信託", "投信",
+    "NISA", "iDeCo", "資産運用", "外貨預金", "先物取引", "配当", "利回り", "宝くじ", "競馬", "住宅ローン",
+)
+_COMPOUND_POS = ("名詞", "接尾辞", "接頭辞")
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,9 @@ class ScopeCheck:
                 return f"資料に「{compound}」の記載はありません。"
         if programs:
             return self._edition_reason(q, programs)
+        word = self._off_topic_word(q)
+        if word:
+            return f"「{word}」など投資・資産運用のご相談は、収録資料（中小企業向けの支援施策）の対象外です。"
         return self.vocabulary_reason(q, hits)
 
     def vocabulary_reason(self, question: str, hits: list[Hit]) -> str | None:
@@ -103,6 +114,26 @@ class ScopeCheck:
         later = [y for y in asked_years(q) if y > newest]
         if later:
             return f"{later[0]}年の情報は収録資料（最新 {newest}年）にありません。"
+        return None
+
+    def _off_topic_word(self, q: str) -> str | None:
+        """Rule 8: a word of OFF_TOPIC standing as a word of the question, unless it is part of a longer noun
+        compound the decks use (DX銘柄, 攻めのIT経営銘柄)."""
+        words = list(_tagger()(q))
+        surfaces = [w.surface.lower() for w in words]
+        for entry in OFF_TOPIC:
+            parts = [w.surface.lower() for w in _tagger()(nfkc(entry))]
+            for i in range(len(surfaces) - len(parts) + 1):
+                if surfaces[i : i + len(parts)] != parts:
+                    continue
+                start, end = i, i + len(parts)
+                while start > 0 and words[start - 1].feature.pos1 in _COMPOUND_POS:
+                    start -= 1
+                while end < len(words) and words[end].feature.pos1 in _COMPOUND_POS:
+                    end += 1
+                compound = "".join(w.surface for w in words[start:end])
+                if end - start == len(parts) or compound not in self._text:
+                    return entry
         return None
 
     def _known_compound(self, stem: str) -> bool:

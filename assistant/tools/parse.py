@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..errors import InputError
 from ..text import nfkc
 from .calculator import CalcRequest
-from .rules import ProgramRules, Rulebook
+from .rules import Frame, ProgramRules, Rulebook
 
 _KANJI_DIGITS = str.maketrans("〇一二三四五六七八九", "0123456789")
 _UNITS = {"兆": 10**12, "億": 10**8, "万": 10**4, "千": 10**3, "百": 10**2}
@@ -45,6 +45,21 @@ _CALC_INTENT = re.compile(
     r"|補助され|支給され|補助額を計算|計算して|試算|どのくらい補助|どれくらい補助|どれだけ補助)"
 )
 _CAP_INTENT = re.compile(r"(上限|下限|最大|いくらまで|補助率)")
+# an amount the user quotes as a cap (「上限は1社あたり3億円」「3億円が上限」), not as what they plan to spend
+_CAP_WORD_BEFORE = re.compile(r"(?:上限|下限|限度|最大(?!限)|最高)(?P<gap>[^、。,!?「」『』()\n]{0,10})$")
+_CAP_WORD_AFTER = re.compile(r"^\s*(?:まで)?\s*(?:が|は|を)?\s*(?:補助)?(?:上限|下限|限度)")
+_NOT_CAP_GAP = re.compile(r"いくら|何|どれ|どの|なら|経費|費用|投資|購入|導入|設備|かかる")
+_CLAUSE_END = re.compile(r"[、。,!?「」『』\n]")
+# a count of something a frame is split by: 「業務領域が4つ以上」「1〜3プロセス」「3つまで」「2機能以上」
+_COUNT = (
+    r"(?<![\d.,])(?P<a>\d+)(?:\s*(?:~|〜|-|−|から)\s*(?P<b>\d+))?\s*(?:つ|個)?"
+    r"(?![\d.,]|\s*(?:兆|億|万|千|百|円|人|名|社|%|割))\s*(?P<bound>以上|以下|まで|未満|以内|超)?"
+)
+_COUNT_ALIAS = re.compile(
+    r"^(?:(?P<noun1>[^\d~]+?)(?P<r1>\d+(?:~\d+)?)|(?P<r2>\d+(?:~\d+)?)(?P<noun2>[^\d~]+?))"
+    r"(?P<bound>以上|以下|まで|未満|以内|超)?$"
+)
+_COUNT_PARTICLE = r"(?:数)?\s*(?:が|は|の|を|:)?\s*"
 
 
 def _number(text: str) -> float:
@@ -132,6 +147,7 @@ class ParsedQuestion:
     calc_intent: bool = False
     cap_intent: bool = False
     pending: dict[str, list[str]] = field(default_factory=dict)  # choices the last follow-up question offered
+    frame_names: frozenset[str] = frozenset()  # the frames ``frame`` may mean (several: the calculator asks which)
 
     def request(self) -> CalcRequest:
         return CalcRequest(
@@ -154,9 +170,19 @@ class ParsedQuestion:
         """A follow-up turn: what this turn says wins; the rest comes from the earlier turn."""
         if earlier is None:
             return self
+        same_program = not self.program or self.program == earlier.program
+        frame, names = self.frame, self.frame_names
+        if frame is None and same_program:
+            frame, names = earlier.frame, earlier.frame_names
+        elif frame is not None and same_program and len(names) > 1:
+            # 「単年です」 after 「通常枠」: the one frame both turns can mean
+            common = names & earlier.frame_names
+            if len(common) == 1:
+                frame, names = next(iter(common)), common
         merged = ParsedQuestion(
             program=self.program or earlier.program,
-            frame=self.frame or (earlier.frame if not self.program or self.program == earlier.program else None),
+            frame=frame,
+            frame_names=names,
             edition=self.edition or earlier.edition,
             size=self.size or earlier.size,
             employees=self.employees if self.employees is not None else earlier.employees,
@@ -188,6 +214,81 @@ def _find_phrase(text: str, table: dict[str, str], negatable: bool = False) -> t
     return found, text
 
 
+def _states_a_cap(before: str, after: str) -> bool:
+    """Whether an amount is quoted as a cap (「上限は1社あたり3億円」「3億円が上限」) rather than spent: a cap word
+    shortly before it in the same clause with no question or expense word in between, or right after it; and no
+    expense word right after it (「上限の範囲で500万円の設備」 is spent)."""
+    clause_after = _CLAUSE_END.split(after, maxsplit=1)[0]
+    if _EXPENSE_CUE.search(clause_after):
+        return False
+    m = _CAP_WORD_BEFORE.search(before)
+    if m and not _NOT_CAP_GAP.search(m.group("gap")):
+        return True
+    return bool(_CAP_WORD_AFTER.match(after))
+
+
+def _interval(a: str, b: str | None, bound: str | None) -> tuple[int, float] | None:
+    """The counts a phrase allows: 「1~3」→ (1, 3), 「4以上」→ (4, ∞), 「3つまで」→ (1, 3), 「2」→ (2, 2)."""
+    lo = int(a)
+    if b is not None:
+        hi = int(b) - (1 if bound == "未満" else 0)
+        return (lo, hi) if lo <= hi else None
+    if bound == "以上":
+        return (lo, math.inf)
+    if bound == "超":
+        return (lo + 1, math.inf)
+    if bound in ("以下", "まで", "以内"):
+        return (min(1, lo), lo)
+    if bound == "未満":
+        return (min(1, lo - 1), lo - 1) if lo > 0 else None
+    return (lo, lo)
+
+
+@dataclass(frozen=True)
+class CountPhrase:
+    """A frame alias that is a count of something (「業務領域4以上」「1~3プロセス」「2機能以上」)."""
+
+    phrase: str
+    noun: str
+    counts: tuple[int, float]
+
+    @staticmethod
+    def of(phrase: str) -> CountPhrase | None:
+        m = _COUNT_ALIAS.match(phrase)
+        if not m:
+            return None
+        noun = m.group("noun1") or m.group("noun2")
+        lo, _, hi = (m.group("r1") or m.group("r2")).partition("~")
+        counts = _interval(lo, hi or None, m.group("bound"))
+        if len(noun) < 2 or counts is None:
+            return None
+        return CountPhrase(phrase, noun, counts)
+
+
+def _find_counts(text: str, phrases: list[CountPhrase]) -> tuple[list[str], str]:
+    """Aliases whose count a question states in other words: 「業務領域が4つ以上」「4つ以上の業務領域」 → 業務領域4以上,
+    「業務領域は1〜3」「3つまで」→ 業務領域1~3 (the stated counts must lie within the alias's)."""
+    found: list[str] = []
+    for noun in sorted({p.noun for p in phrases}, key=len, reverse=True):
+        n = re.escape(noun)
+        patterns = (
+            re.compile(n + _COUNT_PARTICLE + _COUNT),
+            re.compile(_COUNT + r"\s*(?:の)?\s*" + n + r"(?P<bound2>以上|以下|まで|未満|以内|超)?"),
+        )
+        for pattern in patterns:
+            for m in list(pattern.finditer(text)):
+                bound = m.group("bound") or m.groupdict().get("bound2")
+                counts = _interval(m.group("a"), m.group("b"), bound)
+                if counts is None:
+                    continue
+                for p in phrases:
+                    within = p.counts[0] <= counts[0] and counts[1] <= p.counts[1]
+                    if p.noun == noun and within and p.phrase not in found:
+                        found.append(p.phrase)
+                text = text[: m.start()] + "□" * (m.end() - m.start()) + text[m.end() :]
+    return found, text
+
+
 class QuestionParser:
     """Parses questions against one rulebook (built once; pure afterwards)."""
 
@@ -199,9 +300,11 @@ class QuestionParser:
         self.industries = {nfkc(p): iid for iid, ind in vocab.industries.items() for p in ind.phrases}
         self.editions: dict[str, dict[str, str]] = {}
         self.frames: dict[str, dict[str, str]] = {}
+        self.counts: dict[str, list[CountPhrase]] = {}
         for pid, rules in book.programs.items():
             self.editions[pid] = {nfkc(a): ed.id for ed in rules.editions for a in [ed.label, *ed.aliases]}
             self.frames[pid] = self._frame_phrases(rules)
+            self.counts[pid] = [c for p in self.frames[pid].values() if (c := CountPhrase.of(nfkc(p)))]
 
     @staticmethod
     def _frame_phrases(rules: ProgramRules) -> dict[str, str]:
@@ -213,13 +316,29 @@ class QuestionParser:
                     table[nfkc(phrase)] = phrase
         return table
 
-    def _frame_breadth(self, program: str, phrase: str, edition: str | None) -> int:
-        """How many frames of the asked (else the newest) edition a phrase names (fewer = more specific)."""
+    def _frames_named(self, program: str, phrase: str, edition: str | None) -> list[Frame]:
+        """The frames of the asked (else the newest) edition a phrase names."""
         key = nfkc(phrase)
         rules = self.book.programs[program]
-        ed = rules.edition(edition) if edition else None
-        ed = ed or rules.newest_first()[0]
-        return sum(1 for f in ed.frames if key in {nfkc(x) for x in [f.name, *f.aliases]}) or 99
+        ed = (rules.edition(edition) if edition else None) or rules.newest_first()[0]
+        return [f for f in ed.frames if key in {nfkc(x) for x in [f.name, *f.aliases]}]
+
+    def _choose_frame(
+        self, program: str, phrases: list[str], edition: str | None
+    ) -> tuple[str | None, frozenset[str]]:
+        """The phrase naming the fewest frames, then the longest (「インボイス枠で会計ソフト」→ 会計ソフト); when it
+        names several, the one frame all the phrases name together (「出資獲得枠」+「3年間」→ 出資獲得枠(3年間)).
+        Also the names of the frames the choice may mean."""
+        if not phrases:
+            return None, frozenset()
+        named = [frozenset(f.name for f in self._frames_named(program, p, edition)) for p in phrases]
+        breadth = {p: len(n) or 99 for p, n in zip(phrases, named, strict=True)}
+        best = sorted(phrases, key=lambda p: (breadth[p], -len(p)))[0]
+        known = [n for n in named if n]  # phrases of another edition name nothing here
+        common = frozenset.intersection(*known) if known and breadth[best] > 1 else frozenset()
+        if len(common) == 1:
+            return next(iter(common)), common
+        return best, named[phrases.index(best)]
 
     def parse(self, question: str, program_hint: str | None = None) -> ParsedQuestion:
         """Facts in one question; ``program_hint`` (the conversation's program) lets 「グローバル枠なら？」 name
@@ -236,9 +355,10 @@ class QuestionParser:
             editions, masked = _find_phrase(masked, self.editions[program])
             out.edition = editions[0] if editions else None
             frames, masked = _find_phrase(masked, self.frames[program])
-            # 「インボイス枠で会計ソフト」: the phrase naming the fewest frames wins, then the longest
-            specific = sorted(frames, key=lambda f: (self._frame_breadth(program, f, out.edition), -len(f)))
-            out.frame = specific[0] if specific else None
+            counted, masked = _find_counts(masked, self.counts[program])
+            out.frame, out.frame_names = self._choose_frame(
+                program, list(dict.fromkeys([*frames, *counted])), out.edition
+            )
         if registry is not None:  # program names (中小企業省力化投資補助金 …) must not read as a company size
             for pid in registry.find(q):
                 for form in sorted(registry.get(pid).surface_forms(), key=len, reverse=True):
@@ -266,9 +386,12 @@ class QuestionParser:
     @staticmethod
     def _expense(text: str) -> int | None:
         candidates = []
+        previous_end = 0
         for money in find_money(text):
             before = text[max(0, money.start - 8) : money.start]
-            if _NOT_EXPENSE.search(before):
+            own_before = text[max(previous_end, money.start - 16) : money.start]
+            previous_end = money.end
+            if _NOT_EXPENSE.search(before) or _states_a_cap(own_before, text[money.end : money.end + 16]):
                 continue
             around = text[max(0, money.start - 12) : money.end + 12]
             candidates.append((1 if _EXPENSE_CUE.search(around) else 0, -money.start, money.yen))
