@@ -69,6 +69,9 @@ def _transformers(spec: GeneratorSpec, s: Settings) -> ChatModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer, pipeline
 
     folder = gemma_folder(s.model_cache) if spec.model == GEMMA_PACKAGE else Path(spec.model).expanduser()
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the surfaces show their own status line
     if not (folder / "config.json").is_file():
         raise InputError(f"ローカルモデルのフォルダ {folder} に config.json がありません"
                          "（transformers 形式のフォルダを指定してください）。")
