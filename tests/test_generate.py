@@ -144,6 +144,8 @@ def test_grounded_answer_is_accepted_streamed_and_cited(assistant, extractive):
     first = extractive.retrieved[0]
     assert [(c.source_file, c.slide) for c in answer.citations] == [(first.source_file, first.number)]
     assert "3,000万円" in answer.citations[0].text
+    assert any("3,000万円" in q for q in answer.citations[0].quotes)  # highlighted in the sources panel
+    assert answer.quotes and all(q.citation == 1 for q in answer.quotes)
     assert answer.grounding["ungrounded"] == [] and not answer.abstained
     d = answer.to_dict()
     assert d["generation"]["status"] == "accepted" and set(d) >= {"answer", "citations", "abstained", "grounding"}

@@ -17,12 +17,12 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from ..answer.calc_answer import TOOL_NAME
 from ..answer.citations import citation_of
-from ..answer.grounding import slide_evidence, tool_text
-from ..answer.types import Answer, Citation
+from ..answer.grounding import NUMBER, extract_figures, slide_evidence, tool_text
+from ..answer.types import Answer, Citation, Quote
 from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
 from ..settings import Settings
-from ..text import nfkc
+from ..text import display_line, nfkc
 from ..tools.rules import Rulebook
 from .check import MARKER, MODEL_ERROR, TIMEOUT, Problem, check_line, check_whole, labels_in
 from .events import DONE, STATUS, TEXT, Event
@@ -150,7 +150,8 @@ class Generator:
             labels = [x if x.startswith("S") else f"S{x}" for x in m.group(1).replace("、", ",").split(",")]
             return "".join(f"[{number[label.strip()]}]" for label in labels if label.strip() in number)
 
-        citations: list[Citation] = [citation_of(self.corpus, by_label[label]) for label in order]
+        citations: list[Citation] = [citation_of(self.corpus, by_label[label], _quotes(text, label, by_label[label]))
+                                     for label in order]
         seen = {(c.source_file, c.slide) for c in citations}
         for call in calls:
             for src in call["output"].get("sources", []) if "error" not in call["output"] else []:
@@ -161,11 +162,25 @@ class Generator:
         body = MARKER.sub(renumber, text)
         refs = " / ".join(f"[{i}] {c.source_file} スライド{c.slide}「{c.title}」（{c.issuer}、{c.date_label}）"
                           for i, c in enumerate(citations, 1))
+        quotes = [Quote(q, i, 1.0) for i, c in enumerate(citations, 1) for q in c.quotes]
         return Answer(
             question=fallback.question, answer=f"{body}\n出典: {refs}", abstained=False, citations=citations,
+            quotes=quotes,
             tool_calls=[c for c in calls if c["tool"] == TOOL_NAME and "error" not in c["output"]],
             programs=fallback.programs, notes=["generated"],
         )
+
+
+def _quotes(text: str, label: str, slide: Slide, limit: int = 5) -> list[str]:
+    """The slide's lines that state a figure the answer's lines citing it state (highlighted in the sources panel)."""
+    said = "\n".join(MARKER.sub(" ", line) for line in text.split("\n") if label in labels_in(line))
+    keys = {k for f in extract_figures(said) if f.kind != NUMBER for k in f.keys}
+    out: list[str] = []
+    for raw in slide.text.split("\n"):
+        shown = display_line(raw)
+        if shown and shown not in out and keys & {k for f in extract_figures(shown) for k in f.keys}:
+            out.append(shown)
+    return out[:limit]
 
 
 def _ms(started: float) -> float:
