@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from .answer.calc_answer import calc_answer, follow_up_answer
@@ -124,8 +123,10 @@ class Assistant:
 
     def with_chat_model(self, chat: ChatModel) -> Assistant:
         """This assistant (same corpus, index and rules) answering through ``chat``; tests and tools inject one."""
-        other = copy.copy(self)
+        other = object.__new__(Assistant)  # the dataclass fields only (not attributes set on this instance)
+        other.__dict__.update({f.name: getattr(self, f.name) for f in fields(self)})
         other._lock = threading.Lock()
+        other._chain = None  # its own chain, bound to it
         other._generator = self._generator_for(chat)
         return other
 
