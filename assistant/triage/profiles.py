@@ -26,6 +26,7 @@ from ..ingest.segment import Slide
 from ..text import display_line, nfkc
 
 SECTION_NUMBER = re.compile(r"^[\s\d・•●◆■□○①-⑳()（）.．]+")  # 「4」「①」「・」 before a catalogue section's name
+OWN_WORDS_ONLY = True
 K1 = 1.2
 B = 0.75
 HEADING_CHARS = 40  # a line starting with a program's name opens its section only when it is this short
@@ -84,6 +85,13 @@ def _is_heading(raw: str, line: str, after: str) -> bool:
     return bool(SECTION_NUMBER.match(line)) or len(after) >= SENTENCE_CHARS
 
 
+def without(text: str, forms: list[str] | tuple[str, ...]) -> str:
+    """The text less the given program names (registry forms: NFKC, lower case, no spaces), longest first."""
+    for form in sorted(forms, key=len, reverse=True):
+        text = re.sub(r"\s*".join(map(re.escape, form)), " ", text, flags=re.IGNORECASE)
+    return text
+
+
 class ProgramProfiles:
     """BM25 over one document per program, and a mean word vector per program."""
 
@@ -91,10 +99,13 @@ class ProgramProfiles:
         self.corpus = corpus
         lines: dict[str, list[str]] = {p.id: [p.name, *p.official_names, p.summary] for p in corpus.registry.programs}
         self._lines = owned_lines(corpus)
+        registry = corpus.registry
         for owned in self._lines.values():
             for line, programs in owned:
+                named = registry.find(line) if OWN_WORDS_ONLY else []
                 for program in programs:
-                    lines[program].append(line)
+                    others = [f for pid in named if pid != program for f in registry.get(pid).forms]
+                    lines[program].append(without(line, others) if others else line)
         self.text = {p: "\n".join(x for x in ls if x) for p, ls in lines.items()}
         self._tf = {p: Counter(terms(nfkc(t))) for p, t in self.text.items()}
         self._len = {p: sum(c.values()) for p, c in self._tf.items()}

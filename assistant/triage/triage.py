@@ -21,7 +21,7 @@ from ..service import Assistant
 from ..text import nfkc
 from ..yamlio import load_yaml
 from .directory import CONTACTS_FILE, Directory
-from .profiles import Match, ProgramProfiles
+from .profiles import Match, ProgramProfiles, without
 
 log = logging.getLogger("assistant.triage")
 
@@ -30,12 +30,13 @@ NAMED_WEIGHT = 1.0
 LOOSE_WEIGHT = 0.8  # a name written with a slip: almost as good as the name
 NEED_WEIGHT = 0.45
 NEED_POWER = 1.5  # a need phrase for one specific service (weight 2) counts 2**1.5 times a broad one
-RETRIEVAL_WEIGHT = 0.5
+RETRIEVAL_WEIGHT = 0.3  # the retriever's slides: one vote per program, by rank
 DESCRIPTION_WEIGHT = 1.0  # the program whose own slides best fit the inquiry's words (profiles.py)
 DESCRIPTION_SHARE = 0.5  # a runner-up counts when its description score is at least this share of the best
 DESCRIPTION_FULL = 20.0  # a best description score below this counts in proportion (a few generic words)
 DESCRIPTION_POWER = 2.0  # a runner-up's description counts by the square of its share of the best
-CONTEXT_MIN_SCORE = 20.0  # a description this strong (BM25 over programs) can show a named program is only context
+STRONG_DESCRIPTION = 20.0  # a description this strong (BM25 over programs) puts the inquiry in scope, and can
+# show that a program it names only sets the scene
 CONTEXT_RATIO = 1.1  # … when it beats the named program's own description by this factor
 CONTEXT_FACTOR = 0.4  # the named weight left to a program named only as context
 FOCUS_WEIGHT = 0.5
@@ -197,9 +198,10 @@ class Triage:
                 for rank, pid in enumerate(need.programs):
                     weight = need.weight ** NEED_POWER * NEED_WEIGHT / (1 + 0.5 * rank)
                     add(pid, weight, f"「{hit}」のご相談に合う制度です", hit, "need")
-        hits = self.assistant.retriever.search(_without(text, scene), k=8)  # not about the scene-setting names
-        if not scores and self.assistant.composer.scope.vocabulary_reason(text, hits):
-            return []  # nothing named, no need recognised, and the decks hardly share its words: out of scope
+        hits = self.assistant.retriever.search(without(text, scene), k=8)  # not about the scene-setting names
+        strong = bool(matches) and matches[0].score >= STRONG_DESCRIPTION
+        if not scores and not strong and self.assistant.composer.scope.vocabulary_reason(text, hits):
+            return []  # nothing named, no need recognised, no program's slides fit: out of scope
         described = [m for m in matches if m.program not in set_scene]
         full = min(1.0, described[0].score / DESCRIPTION_FULL) if described else 0.0
         for m in described:
@@ -231,7 +233,7 @@ class Triage:
         「IT導入補助金の枠で補助が出る…サービス」)."""
         own = next((m.score for m in matches if m.program == pid), 0.0)
         rival = next((m for m in matches if m.program not in named), None)
-        if rival and rival.score >= CONTEXT_MIN_SCORE and rival.score >= CONTEXT_RATIO * own:
+        if rival and rival.score >= STRONG_DESCRIPTION and rival.score >= CONTEXT_RATIO * own:
             return rival
         return None
 
@@ -410,13 +412,6 @@ class Triage:
             lines.append("内容を確認のうえ、担当者より改めてご連絡いたします。")
         lines.append("申請の際は、必ず最新の公募要領をご確認ください。")
         return "".join(lines)
-
-
-def _without(text: str, forms: list[str]) -> str:
-    """The text less the given program names (registry forms: NFKC, lower case, no spaces), longest first."""
-    for form in sorted(forms, key=len, reverse=True):
-        text = re.sub(r"\s*".join(map(re.escape, form)), " ", text, flags=re.IGNORECASE)
-    return text
 
 
 def _ja_date(iso: str) -> str:
