@@ -25,6 +25,7 @@ from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
 from ..text import display_line, nfkc
 
+CONTENTS = re.compile(r"・{3,}|\.{4,}|…{2,}")  # the leader dots of a table of contents entry
 SECTION_NUMBER = re.compile(r"^[\s\d・•●◆■□○①-⑳()（）.．]+")  # 「4」「①」「・」 before a catalogue section's name
 OWN_WORDS_ONLY = True
 K1 = 1.2
@@ -66,7 +67,9 @@ def owned_lines(corpus: Corpus) -> dict[str, Owned]:
             if "\t" in raw or raw.lstrip().startswith("|"):
                 owned.append((line, tuple(named) or ((owner,) if owner else ())))
                 continue
-            if _is_heading(raw, line, rows[i + 1][1] if i + 1 < len(rows) else ""):
+            if CONTENTS.search(line) or (i and CONTENTS.search(rows[i - 1][1]) and len(line) <= HEADING_CHARS):
+                owner = None  # 「(8) サプライチェーン・中小企業 ・・・ 30」 and its wrapped rest: a table of contents
+            elif _is_heading(raw, line, rows[i + 1][1] if i + 1 < len(rows) else ""):
                 owner = registry.named_at_start(SECTION_NUMBER.sub("", line)) or owner
             owned.append((line, tuple(dict.fromkeys([owner, *named] if owner else named))))
         out[slide.slide_id] = owned
