@@ -166,7 +166,8 @@ class Directory:
         self.dates: dict[str, list[DatedLine]] = {}
         sections = owned_lines(corpus)
         for slide in corpus.slides:
-            self._scan(slide, _programs_of(slide), dict(reversed(sections[slide.slide_id])))
+            owners = {line: programs for line, programs, _ in reversed(sections[slide.slide_id])}
+            self._scan(slide, _programs_of(slide), owners)
         for items in self.contacts.values():
             items.sort(key=lambda c: (c.fallback, not c.labelled, -c.deck_date.toordinal(), _KIND_ORDER[c.kind]))
         if contacts_file is not None and contacts_file.exists():

@@ -22,12 +22,12 @@ import numpy as np
 from ..index.bm25 import terms
 from ..index.embedding import Embedder
 from ..ingest.corpus import Corpus
+from ..ingest.programs import Registry
 from ..ingest.segment import Slide
 from ..text import display_line, nfkc
 
 CONTENTS = re.compile(r"・{3,}|\.{4,}|…{2,}")  # the leader dots of a table of contents entry
 SECTION_NUMBER = re.compile(r"^[\s\d・•●◆■□○①-⑳()（）.．]+")  # 「4」「①」「・」 before a catalogue section's name
-OWN_WORDS_ONLY = True
 K1 = 1.2
 B = 0.75
 HEADING_CHARS = 40  # a line starting with a program's name opens its section only when it is this short
@@ -43,7 +43,9 @@ class Match:
     terms: tuple[str, ...]  # the inquiry's words that count most for it, best first
 
 
-Owned = list[tuple[str, tuple[str, ...]]]  # a slide's displayed lines, each with the programs it speaks for
+# A slide's displayed lines, each with the programs it speaks for and, for a program's profile, what it says about
+# each of them (the line itself; for a table row, the cells naming the program with their row and column headers).
+Owned = list[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]]
 
 
 def owned_lines(corpus: Corpus) -> dict[str, Owned]:
@@ -62,19 +64,40 @@ def owned_lines(corpus: Corpus) -> dict[str, Owned]:
         owned: Owned = []
         rows = [(raw, display_line(raw)) for raw in slide.text.split("\n")]
         rows = [(raw, line) for raw, line in rows if line]
+        header: list[str] | None = None  # the cells of the current table's first row
         for i, (raw, line) in enumerate(rows):
             named = registry.find(line)
             if "\t" in raw or raw.lstrip().startswith("|"):
-                owned.append((line, tuple(named) or ((owner,) if owner else ())))
+                split = raw.split("\t") if "\t" in raw else raw.strip().strip("|").split("|")
+                cells = [display_line(c) for c in split]
+                if header is None:
+                    header = cells
+                parts = _cell_parts(cells, header, registry) if named else ()
+                programs = tuple(named) or ((owner,) if owner else ())
+                owned.append((line, programs, parts or tuple((p, line) for p in programs)))
                 continue
+            header = None
             if CONTENTS.search(line) or (i and CONTENTS.search(rows[i - 1][1]) and len(line) <= HEADING_CHARS):
                 owner = None  # 「(8) サプライチェーン・中小企業 ・・・ 30」 and its wrapped rest: a table of contents
             elif _is_heading(raw, line, rows[i + 1][1] if i + 1 < len(rows) else ""):
                 owner = registry.named_at_start(SECTION_NUMBER.sub("", line)) or owner
-            owned.append((line, tuple(dict.fromkeys([owner, *named] if owner else named))))
+            programs = tuple(dict.fromkeys([owner, *named] if owner else named))
+            owned.append((line, programs, tuple((p, line) for p in programs)))
         out[slide.slide_id] = owned
         carry = (slide.source_file, owner)
     return out
+
+
+def _cell_parts(cells: list[str], header: list[str], registry: Registry) -> tuple[tuple[str, str], ...]:
+    """A table row's cells that name programs, each with the row's first cell and its column's header: in the
+    投資支援メニュー 「100億未満 10億円 … 成長加速化補助金 上限5億」 and 「事業承継・M&A補助金 上限2,000万」 sit in
+    one row but in different columns."""
+    out: list[tuple[str, str]] = []
+    for j, cell in enumerate(cells):
+        for pid in registry.find(cell):
+            context = [header[j] if j < len(header) and header[j] != cell else "", cells[0] if j else ""]
+            out.append((pid, " ".join([*context, cell]).strip()))
+    return tuple(out)
 
 
 def _is_heading(raw: str, line: str, after: str) -> bool:
@@ -104,11 +127,10 @@ class ProgramProfiles:
         self._lines = owned_lines(corpus)
         registry = corpus.registry
         for owned in self._lines.values():
-            for line, programs in owned:
-                named = registry.find(line) if OWN_WORDS_ONLY else []
-                for program in programs:
-                    others = [f for pid in named if pid != program for f in registry.get(pid).forms]
-                    lines[program].append(without(line, others) if others else line)
+            for _line, _programs, parts in owned:
+                for program, text in parts:
+                    others = [f for pid in registry.find(text) if pid != program for f in registry.get(pid).forms]
+                    lines[program].append(without(text, others) if others else text)
         self.text = {p: "\n".join(x for x in ls if x) for p, ls in lines.items()}
         self._tf = {p: Counter(terms(nfkc(t))) for p, t in self.text.items()}
         self._len = {p: sum(c.values()) for p, c in self._tf.items()}
@@ -125,7 +147,7 @@ class ProgramProfiles:
     def owners(self, slide: Slide, text: str) -> tuple[str, ...]:
         """The programs the slide's line holding ``text`` (a sentence or row of it) speaks for, first the owner."""
         probe = text.split("\n")[0][:15]
-        for line, programs in self._lines.get(slide.slide_id, []):
+        for line, programs, _parts in self._lines.get(slide.slide_id, []):
             if probe and probe in line:
                 return programs
         return ()
