@@ -152,7 +152,7 @@ class ProgramProfiles:
                 return programs
         return ()
 
-    def match(self, key: list[str], text: str, named: set[str], limit: int = 5) -> list[Match]:
+    def match(self, key: list[str], text: str, named: set[str], limit: int = 5, dense: bool = True) -> list[Match]:
         """Programs whose profile best fits the inquiry's key terms, best first. Terms that make up the names of
         the programs in ``named`` do not count."""
         registry = self.corpus.registry
@@ -171,7 +171,7 @@ class ProgramProfiles:
                     parts.setdefault(pid, []).append((gain, t))
             if total:
                 scores[pid] = total
-        if scores and self._embedder is not None:
+        if scores and dense and self._embedder is not None:
             dense = self._dense(text)
             spread = float(dense.std()) or 1.0
             top = max(scores.values())

@@ -34,6 +34,9 @@ RETRIEVAL_WEIGHT = 0.3  # the retriever's slides: one vote per program, by rank
 DESCRIPTION_WEIGHT = 1.0  # the program whose own slides best fit the inquiry's words (profiles.py)
 DESCRIPTION_SHARE = 0.5  # a runner-up counts when its description score is at least this share of the best
 DESCRIPTION_FULL = 20.0  # a best description score below this counts in proportion (a few generic words)
+CLAUSE_WEIGHT = 0.5  # the best program of each sentence of a longer inquiry (one need per sentence)
+CLAUSE_MIN = 12.0  # … when its description score reaches this
+SENTENCE = re.compile(r"[。!?！？\n]+")
 DESCRIPTION_POWER = 2.0  # a runner-up's description counts by the square of its share of the best
 STRONG_DESCRIPTION = 20.0  # a description this strong (BM25 over programs) puts the inquiry in scope, and can
 # show that a program it names only sets the scene
@@ -173,7 +176,8 @@ class Triage:
         focus = set(registry.find(" ".join("".join(m) for m in FOCUS.findall(named_text))))
         named = registry.find(named_text)
         loose = [pid for pid in registry.find_loose(named_text) if pid not in named]  # ものづくり捕助金
-        key = self.assistant.retriever.stats.key_terms(text)
+        stats = self.assistant.retriever.stats
+        key = stats.key_terms(text)
         matches = self.profiles.match(key, text, {*named, *loose}, limit=len(registry.programs))
         scene: list[str] = []  # forms of the programs named only as context
         set_scene: set[str] = set()  # … and their ids: their score is their name's, no other signal adds to it
@@ -215,6 +219,15 @@ class Triage:
                 signal="description")
             scores[m.program].described = m.score
             scores[m.program].evidence.update(f"word:{t}" for t in m.terms)
+        sentences = [x for x in SENTENCE.split(text) if x.strip()]
+        if CLAUSE_WEIGHT and len(sentences) > 1:  # several sentences may carry several needs: each its best program
+            for i, sentence in enumerate(sentences):
+                best = self.profiles.match(stats.key_terms(sentence), sentence, {*named, *loose}, limit=1, dense=False)
+                if best and best[0].score >= CLAUSE_MIN and best[0].program not in set_scene:
+                    m = best[0]
+                    words = "」「".join(m.terms)
+                    add(m.program, CLAUSE_WEIGHT * min(1.0, m.score / STRONG_DESCRIPTION),
+                        f"ご相談の「{words}」などが、この制度の資料の説明に合います", f"sentence:{i}", "sentence")
         counted: list[str] = []
         for hit in hits:
             for pid in self._hit_programs(hit.slide, key):
