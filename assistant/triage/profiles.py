@@ -27,6 +27,7 @@ from ..ingest.segment import Slide
 from ..text import display_line, nfkc
 
 CONTENTS = re.compile(r"・{3,}|\.{4,}|…{2,}")  # the leader dots of a table of contents entry
+NUMBERED = re.compile(r"^[\s(（]*[\d①-⑳]|^\s*[・•●◆■□○]")  # 「4」「(1)」「①」「・」: a list entry, not 「(J-Grants)」
 SECTION_NUMBER = re.compile(r"^[\s\d・•●◆■□○①-⑳()（）.．]+")  # 「4」「①」「・」 before a catalogue section's name
 K1 = 1.2
 B = 0.75
@@ -79,7 +80,7 @@ def owned_lines(corpus: Corpus) -> dict[str, Owned]:
             header = None
             if CONTENTS.search(line) or (i and CONTENTS.search(rows[i - 1][1]) and len(line) <= HEADING_CHARS):
                 owner = None  # 「(8) サプライチェーン・中小企業 ・・・ 30」 and its wrapped rest: a table of contents
-            elif _is_heading(raw, line, rows[i + 1][1] if i + 1 < len(rows) else ""):
+            elif _is_heading(raw, line, rows[i + 1][1] if i + 1 < len(rows) else "", bool(slide.topic)):
                 owner = registry.named_at_start(SECTION_NUMBER.sub("", line)) or owner
             programs = tuple(dict.fromkeys([owner, *named] if owner else named))
             owned.append((line, programs, tuple((p, line) for p in programs)))
@@ -100,15 +101,17 @@ def _cell_parts(cells: list[str], header: list[str], registry: Registry) -> tupl
     return tuple(out)
 
 
-def _is_heading(raw: str, line: str, after: str) -> bool:
+def _is_heading(raw: str, line: str, after: str, topical: bool) -> bool:
     """Whether a line can open a program's section: a markdown heading; a short numbered line (「4情報セキュリティ
-    診断/…」); or a short line followed by a sentence (「セキュリティ・ミニキャンプ」 above its description), not by
-    another fragment (a flow chart's 「jGrants」「(ID取得)」)."""
+    診断/…」); or, on a slide without a topic, a short line followed by a sentence (「セキュリティ・ミニキャンプ」
+    above its description), not by another fragment (a flow chart's 「jGrants」「(ID取得)」). On a slide about one
+    program a bare mention of another (「(J-Grants)」) opens nothing."""
     if raw.lstrip().startswith("#"):
         return True
     if len(line) > HEADING_CHARS:
         return False
-    return bool(SECTION_NUMBER.match(line)) or len(after) >= SENTENCE_CHARS
+    numbered = bool(NUMBERED.match(line))
+    return numbered or (not topical and len(after) >= SENTENCE_CHARS)
 
 
 def without(text: str, forms: list[str] | tuple[str, ...]) -> str:
