@@ -1,8 +1,9 @@
 """What each program's own slides say about it, for matching inquiries that describe a need without naming it.
 
 A program's profile is the text the decks give *for that program*: every line of the slides whose topic it is, its
-section of a catalogue slide (「4情報セキュリティ診断/…」 up to the next section), the table rows and sentences
-that name it, plus its registry name and summary (corpus/programs.yaml). An inquiry is scored against every
+section of a catalogue slide (「4情報セキュリティ診断/…」 up to the next section; a table of contents opens none), the
+table cells and sentences that name it, plus its registry name and summary (corpus/programs.yaml); another program's
+name on one of these lines is left out, as it is that program's word. An inquiry is scored against every
 profile with BM25 over programs, so a word counts in proportion to how few programs' slides use it
 (「身代金」「報告」 point to one program, 「補助」 to many); words of the names the inquiry itself writes are left
 out, because naming is scored on its own (an inquiry that names DX認定 but asks about 信用保証 is about the latter).
@@ -40,7 +41,6 @@ DENSE_SHARE = 0.15  # the dense similarity's part of a description score, per st
 class Match:
     program: str
     score: float  # BM25 over programs, plus the dense share; comparable across programs for one inquiry
-    fit: float  # the score over the most any profile could score for these words (0-1): comparable across inquiries
     terms: tuple[str, ...]  # the inquiry's words that count most for it, best first
 
 
@@ -175,17 +175,15 @@ class ProgramProfiles:
             if total:
                 scores[pid] = total
         if scores and dense and self._embedder is not None:
-            dense = self._dense(text)
-            spread = float(dense.std()) or 1.0
+            sims = self._dense(text)
+            spread, mean = float(sims.std()) or 1.0, float(sims.mean())
             top = max(scores.values())
             for i, pid in enumerate(self._ids):
-                z = (float(dense[i]) - float(dense.mean())) / spread
+                z = (float(sims[i]) - mean) / spread
                 if z > 0:
                     scores[pid] = scores.get(pid, 0.0) + DENSE_SHARE * top * z / 3
-        ceiling = sum(self._idf[t] for t in key) * (K1 + 1) or 1.0
         ranked = sorted(scores.items(), key=lambda x: -x[1])[:limit]
-        return [Match(pid, s, s / ceiling, tuple(t for _, t in sorted(parts.get(pid, []), reverse=True)[:3]))
-                for pid, s in ranked]
+        return [Match(pid, s, tuple(t for _, t in sorted(parts.get(pid, []), reverse=True)[:3])) for pid, s in ranked]
 
     def _dense(self, text: str) -> np.ndarray:
         if self._vectors is None:

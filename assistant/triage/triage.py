@@ -1,8 +1,11 @@
 """Help-desk triage of one inquiry: programs best first with a reason, contacts and deadlines from the slides,
 whether a person must look at it, a category and a polite draft reply, with citations.
 
-Programs are scored from three signals: the program named in the text (aliases include common misspellings), everyday
-words for a need (``corpus/needs.yaml``) and the hybrid retriever's slides (their topic programs, by rank).
+Programs are scored from five signals: the programs named in the text (aliases include common misspellings; a program
+named only to set the scene yields to the one asked about), how well each program's own slides fit the inquiry's words
+(``profiles.py``), the same for each sentence of a longer inquiry, everyday words for a need (``corpus/needs.yaml``)
+and the hybrid retriever's slides (one vote per program, by rank). Whether a person must look at it follows from the
+kind of evidence for the best program, not from its score alone.
 """
 
 from __future__ import annotations
@@ -33,15 +36,14 @@ NEED_POWER = 1.5  # a need phrase for one specific service (weight 2) counts 2**
 RETRIEVAL_WEIGHT = 0.3  # the retriever's slides: one vote per program, by rank
 DESCRIPTION_WEIGHT = 1.0  # the program whose own slides best fit the inquiry's words (profiles.py)
 DESCRIPTION_SHARE = 0.5  # a runner-up counts when its description score is at least this share of the best
+DESCRIPTION_POWER = 2.0  # … and counts by the square of that share
 DESCRIPTION_FULL = 20.0  # a best description score below this counts in proportion (a few generic words)
-CLAUSE_WEIGHT = 0.5  # the best program of each sentence of a longer inquiry (one need per sentence)
-CLAUSE_MIN = 12.0  # … when its description score reaches this
-SENTENCE = re.compile(r"[。!?！？\n]+")
-DESCRIPTION_POWER = 2.0  # a runner-up's description counts by the square of its share of the best
-STRONG_DESCRIPTION = 20.0  # a description this strong (BM25 over programs) puts the inquiry in scope, and can
-# show that a program it names only sets the scene
-CONTEXT_RATIO = 1.1  # … when it beats the named program's own description by this factor
-CONTEXT_FACTOR = 0.4  # the named weight left to a program named only as context
+SENTENCE_WEIGHT = 0.5  # the best program of each sentence of a longer inquiry (one need per sentence)
+SENTENCE_MIN = 12.0  # … when its description score reaches this
+SENTENCE = re.compile(r"[。!?！？]+")
+STRONG_DESCRIPTION = 20.0  # a description this strong (BM25 over programs) puts the inquiry in scope …
+CONTEXT_RATIO = 1.1  # … and, when it beats a named program's own description by this factor, shows that the
+CONTEXT_FACTOR = 0.4  # named program only sets the scene: it keeps this share of its named weight
 FOCUS_WEIGHT = 0.5
 FOCUS = re.compile(r"「([^」]{2,40})」|(\S{2,30}?)(?:とは|って何|ってなに|は何ですか|というのは)")
 OF_SUBSIDY = re.compile(r"の(補助金|助成金)")
@@ -220,13 +222,13 @@ class Triage:
             scores[m.program].described = m.score
             scores[m.program].evidence.update(f"word:{t}" for t in m.terms)
         sentences = [x for x in SENTENCE.split(text) if x.strip()]
-        if CLAUSE_WEIGHT and len(sentences) > 1:  # several sentences may carry several needs: each its best program
+        if len(sentences) > 1:  # several sentences may carry several needs: each its best program
             for i, sentence in enumerate(sentences):
                 best = self.profiles.match(stats.key_terms(sentence), sentence, {*named, *loose}, limit=1, dense=False)
-                if best and best[0].score >= CLAUSE_MIN and best[0].program not in set_scene:
+                if best and best[0].score >= SENTENCE_MIN and best[0].program not in set_scene:
                     m = best[0]
                     words = "」「".join(m.terms)
-                    add(m.program, CLAUSE_WEIGHT * min(1.0, m.score / STRONG_DESCRIPTION),
+                    add(m.program, SENTENCE_WEIGHT * min(1.0, m.score / STRONG_DESCRIPTION),
                         f"ご相談の「{words}」などが、この制度の資料の説明に合います", f"sentence:{i}", "sentence")
         counted: list[str] = []
         for hit in hits:
@@ -254,14 +256,11 @@ class Triage:
         """The program a retrieved slide speaks for: its topic; on a slide without one (a catalogue of services, a
         menu table) the owner of its line that best matches the inquiry (the section it is in, the program a table
         row names); else the one program it names."""
-        if not slide.topic:
-            best = self.assistant.retriever.stats.best_units(slide, key, set())
-            owners = self.profiles.owners(slide, best[0][1].text) if best else ()
-            if owners:
-                return owners[:1]
         if slide.topic:
             return slide.topic[:1]
-        return slide.programs if len(slide.programs) == 1 else ()
+        best = self.assistant.retriever.stats.best_units(slide, key, set())
+        owners = self.profiles.owners(slide, best[0][1].text) if best else ()
+        return owners[:1] or (slide.programs if len(slide.programs) == 1 else ())
 
     def run(self, inquiry_id: str, text: str, today: dt.date) -> TriageResult:
         q = " ".join(nfkc(text).split())
