@@ -21,6 +21,7 @@ from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
 from ..text import display_line, nfkc
 from ..yamlio import load_yaml
+from .profiles import owned_lines
 
 CONTACTS_FILE = "contacts.yaml"
 
@@ -163,14 +164,19 @@ class Directory:
         self.corpus = corpus
         self.contacts: dict[str, list[Contact]] = {}
         self.dates: dict[str, list[DatedLine]] = {}
+        sections = owned_lines(corpus)
         for slide in corpus.slides:
-            self._scan(slide, _programs_of(slide))
+            owners = {line: programs for line, programs, _ in reversed(sections[slide.slide_id])}
+            self._scan(slide, _programs_of(slide), owners)
         for items in self.contacts.values():
             items.sort(key=lambda c: (c.fallback, not c.labelled, -c.deck_date.toordinal(), _KIND_ORDER[c.kind]))
         if contacts_file is not None and contacts_file.exists():
             self.contacts.update(load_curated(corpus, contacts_file))  # curated, in the help desk's order, wins
 
-    def _scan(self, slide: Slide, programs: tuple[str, ...]) -> None:
+    def _scan(self, slide: Slide, programs: tuple[str, ...], sections: dict[str, tuple[str, ...]]) -> None:
+        """Contacts and dated lines of one slide; ``sections`` gives, on a slide about no single program (a
+        catalogue, or the ◆実施概要 continuing one), the program whose section a line is in: its dates are that
+        program's."""
         deck_date = self.corpus.deck(slide.source_file).date
         lines = [display_line(x) for x in slide.text.split("\n")]
         lines = [x for x in lines if x and not is_directive_line(x)]  # no contact from an order to an AI
@@ -219,7 +225,7 @@ class Directory:
                             kind = "締切"
                         else:
                             kind = "日程"
-                        for program in programs:
+                        for program in programs or sections.get(line, ())[:1]:
                             self.dates.setdefault(program, []).append(
                                 DatedLine(program, d, kind, context.strip(), slide.source_file, slide.number, deck_date)
                             )

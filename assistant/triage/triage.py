@@ -1,8 +1,11 @@
 """Help-desk triage of one inquiry: programs best first with a reason, contacts and deadlines from the slides,
 whether a person must look at it, a category and a polite draft reply, with citations.
 
-Programs are scored from three signals: the program named in the text (aliases include common misspellings), everyday
-words for a need (``corpus/needs.yaml``) and the hybrid retriever's slides (their topic programs, by rank).
+Programs are scored from five signals: the programs named in the text (aliases include common misspellings; a program
+named only to set the scene yields to the one asked about), how well each program's own slides fit the inquiry's words
+(``profiles.py``), the same for each sentence of a longer inquiry, everyday words for a need (``corpus/needs.yaml``)
+and the hybrid retriever's slides (one vote per program, by rank). Whether a person must look at it follows from the
+kind of evidence for the best program, not from its score alone.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
 from ..privacy import log_failure
 from ..service import Assistant
-from ..text import display_line, nfkc
+from ..text import nfkc
 from ..yamlio import load_yaml
 from .directory import CONTACTS_FILE, Directory
+from .profiles import Match, ProgramProfiles, without
 
 log = logging.getLogger("assistant.triage")
 
@@ -28,13 +32,27 @@ NEEDS_FILE = "needs.yaml"
 NAMED_WEIGHT = 1.0
 LOOSE_WEIGHT = 0.8  # a name written with a slip: almost as good as the name
 NEED_WEIGHT = 0.45
-RETRIEVAL_WEIGHT = 0.5
+NEED_POWER = 1.5  # a need phrase for one specific service (weight 2) counts 2**1.5 times a broad one
+RETRIEVAL_WEIGHT = 0.3  # the retriever's slides: one vote per program, by rank
+DESCRIPTION_WEIGHT = 1.0  # the program whose own slides best fit the inquiry's words (profiles.py)
+DESCRIPTION_SHARE = 0.5  # a runner-up counts when its description score is at least this share of the best
+DESCRIPTION_POWER = 2.0  # … and counts by the square of that share
+DESCRIPTION_FULL = 20.0  # a best description score below this counts in proportion (a few generic words)
+SENTENCE_WEIGHT = 0.5  # the best program of each sentence of a longer inquiry (one need per sentence)
+SENTENCE_MIN = 12.0  # … when its description score reaches this
+SENTENCE = re.compile(r"[。!?！？]+")
+STRONG_DESCRIPTION = 20.0  # a description this strong (BM25 over programs) puts the inquiry in scope …
+CONTEXT_RATIO = 1.1  # … and, when it beats a named program's own description by this factor, shows that the
+CONTEXT_FACTOR = 0.4  # named program only sets the scene: it keeps this share of its named weight
 FOCUS_WEIGHT = 0.5
 FOCUS = re.compile(r"「([^」]{2,40})」|(\S{2,30}?)(?:とは|って何|ってなに|は何ですか|というのは)")
 OF_SUBSIDY = re.compile(r"の(補助金|助成金)")
-_SECTION_NUMBER = re.compile(r"^[\s\d・•●◆■□○①-⑳()（）.．]+")
 MIN_SCORE = 0.30  # below it: no program fits (out of scope)
-CONFIDENT = 0.55  # below it: low confidence → a person looks at it
+NAMED_SIGNALS = ("named", "focus", "loose")  # the program is named (not only as context): the referral is sure
+SPECIFIC_NEED = 1.0  # a need phrase for one specific service (weight 2) is as sure as a name
+DESCRIBED = 18.0  # a description this strong (BM25 over programs, profiles.py) is a sure referral on its own
+DESCRIBED_WITH_NEED = 9.0  # … and half as strong when an everyday need phrase agrees
+RELEVANT = 0.5  # a runner-up below this share of the top score gets no deadlines in the answer
 CLOSE = 0.85  # a runner-up within this share of the top score is equally plausible
 VAGUE = re.compile(
     r"((?:なんか|何か|なにか)使える|何をしたら|何から(?:手を付け|始め|やれば)|とりあえず|何をするか決めて|どれ(?:が|を)(?:いい|使え)"
@@ -44,10 +62,15 @@ ASKS_WHEN = re.compile(
     r"(今年も|今年は|今年度も|まだやって|まだあり|次回|次はいつ|申し込みたい|申込みたい|参加したい|受講したい)"
 )
 CATEGORIES = ("補助金", "人材育成", "セキュリティ", "相談窓口", "その他")
+CHOICE = re.compile(r"(どっち|どちら)[^。?？]{0,15}(いい|よい|良い|べき|分から|迷)")
+STATUS = re.compile(  # the caller's own application: its result, its number, when money or a decision comes
+    r"(申請番号|審査(?:の)?結果|採択結果|結果(?:は|が)?いつ|交付決定(?:は|が)?いつ|いつ(?:頃|ごろ)?(?:結果|決ま|振り?込|入金))"
+)
 COMPLAINT = re.compile(
     r"(苦情|クレーム|納得(?:でき|い)(?:ない|ません)|不満|おかしい|責任者|ふざけ|抗議|不当|怒り|怒って|腹が立|失礼(?:な|だ|です|すぎ)"
     r"|対応が悪い|つながらない|繋がらない|どうなって|どういうこと|止めて(?:ほしい|ください|もらえ)|やめさせ|まだ(?:入金|振り?込|届)"
-    r"|遅すぎ|短すぎ|いつまで待|たらい回し|後回し|説明してほしい|誘導され|騙さ|だまさ|話が違|返金|何も来ません|連絡(?:も|が)(?:ない|来ない))"
+    r"|遅すぎ|短すぎ|いつまで待|たらい回し|後回し|説明してほしい|誘導され|騙さ|だまさ|話が違|返金|何も来ません|連絡(?:も|が)(?:ない|来ない)"
+    r"|返事が(?:ない|なく|来ない|こない)|話が進ま|まともに(?:動|対応|使え)|ちゃんとした(?:人|専門家|担当|対応))"
 )
 
 
@@ -76,6 +99,16 @@ class _Score:
     score: float = 0.0
     reasons: list[str] = field(default_factory=list)
     evidence: set[str] = field(default_factory=set)  # the words of the inquiry that point to it (a name, a need)
+    parts: dict[str, float] = field(default_factory=dict)  # the score by signal (named, need, description, …)
+    described: float = 0.0  # how well its own slides fit the inquiry (BM25 over programs, profiles.py)
+
+    def sure(self) -> bool:
+        """Whether the evidence for it is enough for a referral without a person: its name, a need phrase for one
+        specific service, or a strong description (a weaker one when an everyday need phrase agrees). A program
+        found only by retrieval, a broad need or a weak description is a guess."""
+        if any(self.parts.get(k) for k in NAMED_SIGNALS) or self.parts.get("need", 0.0) >= SPECIFIC_NEED:
+            return True
+        return self.described >= (DESCRIBED_WITH_NEED if self.parts.get("need") else DESCRIBED)
 
     def separate_need(self, other: _Score) -> bool:
         """Whether this program answers a need of its own, not one it shares with ``other``: an inquiry with two
@@ -119,6 +152,7 @@ class Triage:
         self.corpus: Corpus = assistant.corpus
         self.directory = Directory(self.corpus, assistant.settings.corpus_dir / CONTACTS_FILE)
         self.needs = load_needs(assistant.settings.corpus_dir)
+        self.profiles = ProgramProfiles(self.corpus, assistant.index.embedder)
         known = {p.id for p in self.corpus.registry.programs}
         for need in self.needs:
             for pid in need.programs:
@@ -131,9 +165,10 @@ class Triage:
         registry = self.corpus.registry
         scores: dict[str, _Score] = {}
 
-        def add(pid: str, value: float, reason: str, evidence: str = "") -> None:
+        def add(pid: str, value: float, reason: str, evidence: str = "", signal: str = "named") -> None:
             s = scores.setdefault(pid, _Score(pid))
             s.score += value
+            s.parts[signal] = s.parts.get(signal, 0.0) + value
             if evidence:
                 s.evidence.add(evidence)
             if reason not in s.reasons:
@@ -142,55 +177,90 @@ class Triage:
         named_text = OF_SUBSIDY.sub(r"\1", text)  # 事業承継の補助金 → 事業承継補助金, as the registry writes it
         focus = set(registry.find(" ".join("".join(m) for m in FOCUS.findall(named_text))))
         named = registry.find(named_text)
-        for pid in named:  # every program named counts the same; the retriever breaks ties
-            add(pid, NAMED_WEIGHT, f"「{registry.get(pid).name}」について書かれています", f"named:{pid}")
-            if pid in focus:  # 「SECURITY ACTIONの宣言」, 〇〇とは, 〇〇って何: the program the question is about
-                add(pid, FOCUS_WEIGHT, f"「{registry.get(pid).name}」について尋ねています")
-        for pid in registry.find_loose(named_text):  # ものづくり捕助金, あかつきプロジェクト
-            if pid not in named:
-                add(pid, LOOSE_WEIGHT, f"「{registry.get(pid).name}」のことと思われます", f"named:{pid}")
+        loose = [pid for pid in registry.find_loose(named_text) if pid not in named]  # ものづくり捕助金
+        stats = self.assistant.retriever.stats
+        key = stats.key_terms(text)
+        matches = self.profiles.match(key, text, {*named, *loose}, limit=len(registry.programs))
+        scene: list[str] = []  # forms of the programs named only as context
+        set_scene: set[str] = set()  # … and their ids: their score is their name's, no other signal adds to it
+        for pid in [*named, *loose]:
+            name = registry.get(pid).name
+            context = self._context_of(pid, [*named, *loose], matches)
+            weight = NAMED_WEIGHT if pid in named else LOOSE_WEIGHT
+            if context:  # the name only sets the scene (「DX認定を取ったあと…保証を別枠で」)
+                scene += registry.get(pid).forms
+                set_scene.add(pid)
+                reason = f"「{name}」はご相談の前提として書かれています"
+                add(pid, weight * CONTEXT_FACTOR, reason, f"named:{pid}", "context")
+            elif pid in named:  # every program named counts the same; the other signals break ties
+                add(pid, weight, f"「{name}」について書かれています", f"named:{pid}")
+                if pid in focus:  # 「SECURITY ACTIONの宣言」, 〇〇とは, 〇〇って何: the program the question is about
+                    add(pid, FOCUS_WEIGHT, f"「{name}」について尋ねています", signal="focus")
+            else:
+                add(pid, weight, f"「{name}」のことと思われます", f"named:{pid}", "loose")
         for need in self.needs:
             hit = need.match(text)
-            if hit:
+            if hit and not any(part.lower() in form for part in hit.split("・") for form in scene):
                 for rank, pid in enumerate(need.programs):
-                    add(pid, need.weight * NEED_WEIGHT / (1 + 0.5 * rank), f"「{hit}」のご相談に合う制度です", hit)
-        hits = self.assistant.retriever.search(text, k=8)
-        if not scores and self.assistant.composer.scope.vocabulary_reason(text, hits):
-            return []  # nothing named, no need recognised, and the decks hardly share its words: out of scope
-        key = self.assistant.retriever.stats.key_terms(text)
+                    weight = need.weight ** NEED_POWER * NEED_WEIGHT / (1 + 0.5 * rank)
+                    add(pid, weight, f"「{hit}」のご相談に合う制度です", hit, "need")
+        hits = self.assistant.retriever.search(without(text, scene), k=8)  # not about the scene-setting names
+        strong = bool(matches) and matches[0].score >= STRONG_DESCRIPTION
+        if not scores and not strong and self.assistant.composer.scope.vocabulary_reason(text, hits):
+            return []  # nothing named, no need recognised, no program's slides fit: out of scope
+        described = [m for m in matches if m.program not in set_scene]
+        full = min(1.0, described[0].score / DESCRIPTION_FULL) if described else 0.0
+        for m in described:
+            if m.program in scores:
+                scores[m.program].described = m.score
+            if m.score < DESCRIPTION_SHARE * described[0].score:
+                break
+            words = "」「".join(m.terms) or registry.get(m.program).name
+            strength = (m.score / described[0].score) ** DESCRIPTION_POWER * full
+            add(m.program, DESCRIPTION_WEIGHT * strength, f"ご相談の「{words}」などが、この制度の資料の説明に合います",
+                signal="description")
+            scores[m.program].described = m.score
+            scores[m.program].evidence.update(f"word:{t}" for t in m.terms)
+        sentences = [x for x in SENTENCE.split(text) if x.strip()]
+        if len(sentences) > 1:  # several sentences may carry several needs: each its best program
+            for i, sentence in enumerate(sentences):
+                best = self.profiles.match(stats.key_terms(sentence), sentence, {*named, *loose}, limit=1, dense=False)
+                if best and best[0].score >= SENTENCE_MIN and best[0].program not in set_scene:
+                    m = best[0]
+                    words = "」「".join(m.terms)
+                    add(m.program, SENTENCE_WEIGHT * min(1.0, m.score / STRONG_DESCRIPTION),
+                        f"ご相談の「{words}」などが、この制度の資料の説明に合います", f"sentence:{i}", "sentence")
         counted: list[str] = []
         for hit in hits:
             for pid in self._hit_programs(hit.slide, key):
-                if pid in counted:  # a program with many slides (お助け隊) is not more relevant for it
+                if pid in counted or pid in set_scene:  # a program with many slides (お助け隊) is not more relevant
                     continue
                 where = f"{hit.slide.source_file} スライド{hit.slide.number}"
                 reason = f"資料「{hit.slide.title}」（{where}）の内容に近いご相談です"
-                add(pid, RETRIEVAL_WEIGHT / (len(counted) + 1), reason)
+                add(pid, RETRIEVAL_WEIGHT / (len(counted) + 1), reason, signal="retrieval")
                 counted.append(pid)
         return sorted(scores.values(), key=lambda s: -s.score)
 
+    @staticmethod
+    def _context_of(pid: str, named: list[str], matches: list[Match]) -> Match | None:
+        """A program not named whose own slides fit the rest of the inquiry strongly and better than the named
+        program's do: the inquiry names ``pid`` only to set the scene (「DX認定を取ったあと…保証を別枠で」,
+        「IT導入補助金の枠で補助が出る…サービス」)."""
+        own = next((m.score for m in matches if m.program == pid), 0.0)
+        rival = next((m for m in matches if m.program not in named), None)
+        if rival and rival.score >= STRONG_DESCRIPTION and rival.score >= CONTEXT_RATIO * own:
+            return rival
+        return None
+
     def _hit_programs(self, slide: Slide, key: list[str]) -> tuple[str, ...]:
-        """The program a retrieved slide speaks for: its topic; on a catalogue slide (several services, no topic)
-        the service whose section holds the line that best matches the inquiry; else the one program it names."""
+        """The program a retrieved slide speaks for: its topic; on a slide without one (a catalogue of services, a
+        menu table) the owner of its line that best matches the inquiry (the section it is in, the program a table
+        row names); else the one program it names."""
         if slide.topic:
             return slide.topic[:1]
-        if len(slide.programs) <= 1:
-            return slide.programs
-        stats = self.assistant.retriever.stats
-        best = stats.best_units(slide, key, set())
-        owner = self._section_owner(slide, best[0][1].text) if best else None
-        return (owner,) if owner else ()
-
-    def _section_owner(self, slide: Slide, unit_text: str) -> str | None:
-        """The program named at the head of the catalogue section a line belongs to ("4情報セキュリティ診断/…")."""
-        lines = [display_line(x) for x in slide.text.split("\n")]
-        probe = unit_text.split("\n")[0][:15]
-        at = next((i for i, line in enumerate(lines) if probe and probe in line), len(lines) - 1)
-        for line in reversed(lines[: at + 1]):
-            owner = self.corpus.registry.named_at_start(_SECTION_NUMBER.sub("", line))
-            if owner:
-                return owner
-        return None
+        best = self.assistant.retriever.stats.best_units(slide, key, set())
+        owners = self.profiles.owners(slide, best[0][1].text) if best else ()
+        return owners[:1] or (slide.programs if len(slide.programs) == 1 else ())
 
     def run(self, inquiry_id: str, text: str, today: dt.date) -> TriageResult:
         q = " ".join(nfkc(text).split())
@@ -201,7 +271,7 @@ class Triage:
             reasons.append("資料にある制度に当てはまりません（対象外の可能性）")
         else:
             top = ranked[0]
-            if top.score < CONFIDENT:
+            if not top.sure():
                 reasons.append("どの制度に当たるか確信が持てません")
             if len(ranked) > 1 and ranked[1].score >= CLOSE * top.score and not ranked[1].separate_need(top):
                 reasons.append("複数の制度が同じくらい当てはまります")
@@ -209,6 +279,10 @@ class Triage:
             reasons.append("苦情・不満を含みます")
         if ranked and VAGUE.search(q):
             reasons.append("ご相談の内容が広く、制度を一つに絞れません")
+        if len(ranked) > 1 and CHOICE.search(q):
+            reasons.append("どの制度を使うかのご相談です")
+        if ranked and STATUS.search(q):
+            reasons.append("個別の申請の状況についてのお問い合わせです（資料ではお答えできません）")
         if ranked and ASKS_WHEN.search(q):
             dates = self.directory.dates_for(ranked[0].program)
             if dates and all(d.date < today for d in dates):
@@ -240,6 +314,8 @@ class Triage:
                     citations.append(self._citation(c.source_file, c.slide))
         deadlines = []
         for s in ranked[:2]:
+            if s.score < RELEVANT * ranked[0].score:
+                continue  # a distant runner-up's schedule is not what the caller asked about
             for d in self.directory.dates_for(s.program):
                 if d.kind == "開始" and d.date < today:
                     continue
