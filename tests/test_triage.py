@@ -138,6 +138,7 @@ def test_personal_data_never_reaches_logs(settings, tmp_path, caplog):
         ("triage_dev.yaml", 1.0, 0.981, 1.0),
         ("triage_dev2.yaml", 0.821, 0.946, 0.925),
         ("triage_test.yaml", 0.8, 0.867, 0.906),
+        ("triage_blind.yaml", 0.778, 0.911, 0.938),
     ],
 )
 def test_triage_benchmark_does_not_regress(engine, dataset, top1, top3, contacts):
