@@ -389,7 +389,7 @@ def eval_run(ctx: click.Context, dataset: Path, config_file: Path | None, out_di
     table.add_column("指標")
     for name in summaries:
         table.add_column(name, justify="right")
-    for key in HEADLINE:
+    for key in (k for k in HEADLINE if any(k in s for s in summaries.values())):  # generation rows: with a model
         table.add_row(key, *["–" if s.get(key) is None else str(s[key]) for s in summaries.values()])
     Console().print(table)
     if ragas_file is not None:
