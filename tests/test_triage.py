@@ -267,3 +267,29 @@ def test_names_with_a_slip_are_recognised_but_not_ordinary_words(corpus):
     assert "mitouteki_akatsuki" in registry.find_loose("あかつきプロジェクトに応募したい")
     assert "joho_shori_shiken" not in registry.find_loose("パスポートの更新をしたい")  # not ITパスポート
     assert registry.find_loose("持続可能な経営をしたい") == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{phrases: [機械], programs: [monodukuri], wieght: 2, note: 004 slide 5}", "wieght"),  # a misspelt key
+        ("{phrases: [機械], programs: [monodukuri]}", "note"),  # no source note
+        ("{phrases: [], programs: [monodukuri], note: x}", "phrases"),
+        ("{phrases: [機械], programs: [monodukuri], weight: -1, note: x}", "weight"),
+        ("{phrases: [機械], programs: [no_such_program], note: x}", "programs.yaml にありません"),
+    ],
+)
+def test_needs_file_is_checked(corpus, tmp_path, entry, message):
+    from assistant.errors import DataError
+    from assistant.triage.triage import load_needs
+
+    (tmp_path / "needs.yaml").write_text(f"needs:\n  - {entry}\n", encoding="utf-8")
+    with pytest.raises(DataError, match=message):
+        load_needs(tmp_path, {p.id for p in corpus.registry.programs})
+
+
+def test_the_projects_needs_file_loads(corpus):
+    from assistant.triage.triage import load_needs
+
+    needs = load_needs(REPO / "corpus", {p.id for p in corpus.registry.programs})
+    assert len(needs) >= 20 and any(n.weight == 2 for n in needs)

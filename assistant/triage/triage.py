@@ -16,7 +16,10 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from ..answer.grounding import Evidence, check_figures, tool_text
+from ..errors import DataError
 from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
 from ..privacy import log_failure
@@ -129,18 +132,42 @@ class Need:
         return "・".join(hit) if hit else None
 
 
-def load_needs(corpus_dir: Path) -> list[Need]:
+class _NeedEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    phrases: list[str] = Field(min_length=1)
+    programs: list[str] = Field(min_length=1)
+    weight: float = Field(default=1.0, gt=0, le=5)
+    note: str = Field(min_length=1)  # the slides that describe the fit
+
+
+class _NeedsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    needs: list[_NeedEntry] = Field(default_factory=list)
+
+
+def load_needs(corpus_dir: Path, known: set[str] | None = None) -> list[Need]:
+    """``needs.yaml``, strictly: an unknown key (a misspelt ``weight``), an entry without a source note, or a program
+    not in ``programs.yaml`` (``known``) is a DataError naming the entry."""
     path = corpus_dir / NEEDS_FILE
     if not path.exists():
         return []
-    data = load_yaml(path) or {}
+    try:
+        data = _NeedsFile.model_validate(load_yaml(path) or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise DataError(f"{path.name}: 形式が正しくありません: {where}: {first['msg']}") from exc
+    for i, item in enumerate(data.needs):
+        unknown = [p for p in item.programs if known is not None and p not in known]
+        if unknown:
+            raise DataError(f"{path.name}: needs.{i} の制度 {', '.join(unknown)} は programs.yaml にありません。")
     return [
         Need(
-            phrases=tuple(tuple(nfkc(part) for part in str(p).split("+")) for p in item["phrases"]),
-            programs=tuple(item["programs"]),
-            weight=float(item.get("weight", 1.0)),
+            phrases=tuple(tuple(nfkc(part) for part in p.split("+")) for p in item.phrases),
+            programs=tuple(item.programs),
+            weight=item.weight,
         )
-        for item in data.get("needs", [])
+        for item in data.needs
     ]
 
 
@@ -151,7 +178,7 @@ class Triage:
         self.assistant = assistant
         self.corpus: Corpus = assistant.corpus
         self.directory = Directory(self.corpus, assistant.settings.corpus_dir / CONTACTS_FILE)
-        self.needs = load_needs(assistant.settings.corpus_dir)
+        self.needs = load_needs(assistant.settings.corpus_dir, {p.id for p in assistant.corpus.registry.programs})
         self.profiles = ProgramProfiles(self.corpus, assistant.index.embedder)
         known = {p.id for p in self.corpus.registry.programs}
         for need in self.needs:
