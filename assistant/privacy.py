@@ -17,9 +17,8 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .text import nfkc
+from .text import EMAIL, nfkc
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _URL = re.compile(r"https?://\S+")
 _PHONE = re.compile(
     r"(?<![\d-])(?:\+81[-\s]?\(?0?\)?|0)\d{1,4}(?:[-\s]|[(（]|[)）])*\d{1,4}(?:[-\s]|[)）])*\d{3,4}(?![\d-])"
@@ -39,7 +38,7 @@ _NOT_NAMES = {
 }
 
 MASKS = (
-    (_EMAIL, "[メール]"),
+    (EMAIL, "[メール]"),
     (_URL, "[URL]"),
     (_PHONE, "[電話番号]"),
     (_POSTAL, "[郵便番号]"),

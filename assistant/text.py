@@ -6,6 +6,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")  # an e-mail address (NFKC text)
+
 _EMPHASIS = re.compile(r"\*\*|__")
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])")
 

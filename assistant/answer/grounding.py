@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
+from ..text import EMAIL as EMAIL_ADDRESS
 from ..text import nfkc
 from ..tools.parse import find_money
 
@@ -26,7 +27,6 @@ YEN, RATIO, DATE, PHONE, EMAIL, URL, COUNT, IDENT, NUMBER, CITATION = (
 USER_KINDS = frozenset({YEN, COUNT, NUMBER})  # what users state about themselves: amounts, employees
 
 _URL = re.compile(r"https?://[^\s)）>」』\]\"'、]+|www\.[A-Za-z0-9.-]+\.[A-Za-z]{2,}[^\s)）>」』\]\"'、]*")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _FILE = re.compile(r"[\w.-]+\.(?:txt|md|pdf|yaml|csv|jsonl?)\b")
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 _SLIDE_NO = re.compile(r"スライド\s*(\d{1,4})")
@@ -164,7 +164,7 @@ def extract_figures(text: str) -> tuple[Figure, ...]:
 
     for m in _URL.finditer(t.free):
         add(m.start(), m.end(), URL, (f"url:{m.group(0).rstrip('.,').lower()}",))
-    for m in _EMAIL.finditer(t.free):
+    for m in EMAIL_ADDRESS.finditer(t.free):
         add(m.start(), m.end(), EMAIL, (f"email:{m.group(0).lower()}",))
     for m in _FILE.finditer(t.free):
         add(m.start(), m.end(), IDENT, (f"id:{m.group(0).lower()}",))
