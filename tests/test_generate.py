@@ -151,6 +151,15 @@ def test_grounded_answer_is_accepted_streamed_and_cited(assistant, extractive):
     assert d["generation"]["status"] == "accepted" and set(d) >= {"answer", "citations", "abstained", "grounding"}
 
 
+def test_markers_listing_several_slides_are_renumbered(assistant, extractive):
+    first, second = extractive.retrieved[:2]
+    _, answer, _ = generate(assistant, "グローバル枠について説明があります[S2, S1]。")
+    assert answer.generation["status"] == "accepted"
+    assert answer.answer.startswith("グローバル枠について説明があります[1][2]。")
+    keys = [(c.source_file, c.slide) for c in answer.citations]
+    assert keys == [(second.source_file, second.number), (first.source_file, first.number)]
+
+
 def _assert_fallback(answer, extractive, code: str) -> None:
     assert answer.generation["status"] == "fallback"
     assert code in [r["code"] for r in answer.generation["reasons"]]

@@ -147,8 +147,7 @@ class Generator:
         number = {label: i for i, label in enumerate(order, 1)}
 
         def renumber(m) -> str:
-            labels = [x if x.startswith("S") else f"S{x}" for x in m.group(1).replace("、", ",").split(",")]
-            return "".join(f"[{number[label.strip()]}]" for label in labels if label.strip() in number)
+            return "".join(f"[{number[label]}]" for label in labels_in(m.group(0)) if label in number)
 
         citations: list[Citation] = [citation_of(self.corpus, by_label[label], _quotes(text, label, by_label[label]))
                                      for label in order]
