@@ -73,7 +73,7 @@ class ScopeCheck:
         """Rule 6: too little of the question's vocabulary occurs in the decks, or in the best three slides."""
         ns = nouns(nfkc(question))
         total = sum(self.stats.weight(n) for n in ns) or 1.0
-        known = sum(self.stats.weight(n) for n in ns if self.stats.known(n)) / total
+        known = sum(self.stats.weight(n) for n in ns if self.stats.known(n) or self._has_synonym(n)) / total
         if known < MIN_KNOWN:
             return f"質問の語の多く（{1 - known:.0%}）が収録資料に出てきません。"
         top = set().union(*(self.stats.slide_terms[h.slide.slide_id] for h in hits[:3])) if hits else set()
@@ -98,6 +98,11 @@ class ScopeCheck:
                 if total and sum(self.stats.weight(n) for n in rest if n in have) >= MIN_WITH_NOUN * total:
                     return None
         return f"収録資料には「{missing[0]}」について質問に答える記述がありません。"
+
+    def _has_synonym(self, noun: str) -> bool:
+        """Whether corpus/synonyms.yaml gives a deck word for ``noun`` (字幕 → ローカライゼーション): the loader checks
+        that every such word occurs in a deck, so the noun's meaning is in the corpus."""
+        return bool(self.corpus.synonyms.means_of(noun))
 
     def _synonym_in(self, noun: str, terms: set[str]) -> bool:
         """Whether a deck word for ``noun`` (お墨付き → 認定, from corpus/synonyms.yaml) is among ``terms``."""
