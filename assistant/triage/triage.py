@@ -64,6 +64,9 @@ VAGUE = re.compile(
 ASKS_WHEN = re.compile(
     r"(今年も|今年は|今年度も|まだやって|まだあり|次回|次はいつ|申し込みたい|申込みたい|参加したい|受講したい)"
 )
+ASKS = re.compile(  # a sentence that says what the caller wants
+    r"(知りたい|教えて|ありますか|ありませんか|ますか|でしょうか|ください|いただけ|たい|ほしい|欲しい|[?？])"
+)
 CATEGORIES = ("補助金", "人材育成", "セキュリティ", "相談窓口", "その他")
 CHOICE = re.compile(r"(どっち|どちら)[^。?？]{0,15}(いい|よい|良い|べき|分から|迷)")
 STATUS = re.compile(  # the caller's own application: its result, its number, when money or a decision comes
@@ -180,13 +183,6 @@ class Triage:
         self.directory = Directory(self.corpus, assistant.settings.corpus_dir / CONTACTS_FILE)
         self.needs = load_needs(assistant.settings.corpus_dir, {p.id for p in assistant.corpus.registry.programs})
         self.profiles = ProgramProfiles(self.corpus, assistant.index.embedder)
-        known = {p.id for p in self.corpus.registry.programs}
-        for need in self.needs:
-            for pid in need.programs:
-                if pid not in known:
-                    from ..errors import DataError
-
-                    raise DataError(f"{NEEDS_FILE}: 制度「{pid}」は programs.yaml にありません")
 
     def _scores(self, text: str) -> list[_Score]:
         registry = self.corpus.registry
@@ -208,11 +204,16 @@ class Triage:
         stats = self.assistant.retriever.stats
         key = stats.key_terms(text)
         matches = self.profiles.match(key, text, {*named, *loose}, limit=len(registry.programs))
+        asking = self._asking_sentence(named_text)
+        asked = (  # the sentence that asks, when it names none of the programs named elsewhere
+            self.profiles.match(stats.key_terms(asking), asking, {*named, *loose}, limit=3, dense=False)
+            if asking and not registry.find(asking) and not registry.find_loose(asking) else []
+        )
         scene: list[str] = []  # forms of the programs named only as context
         set_scene: set[str] = set()  # … and their ids: their score is their name's, no other signal adds to it
         for pid in [*named, *loose]:
             name = registry.get(pid).name
-            context = self._context_of(pid, [*named, *loose], matches)
+            context = self._context_of(pid, [*named, *loose], matches) or self._context_of(pid, [*named, *loose], asked)
             weight = NAMED_WEIGHT if pid in named else LOOSE_WEIGHT
             if context:  # the name only sets the scene (「DX認定を取ったあと…保証を別枠で」)
                 scene += registry.get(pid).forms
@@ -269,10 +270,21 @@ class Triage:
         return sorted(scores.values(), key=lambda s: -s.score)
 
     @staticmethod
+    def _asking_sentence(text: str) -> str:
+        """The last sentence of a longer inquiry that asks something (知りたい, ありますか, 教えて, ?): where the caller
+        says what they want, after sentences that introduce themselves (「マナビDXに講座を載せたい研修会社です。」).
+        Empty for a one-sentence inquiry."""
+        sentences = [x for x in SENTENCE.split(text) if x.strip()]
+        if len(sentences) < 2:
+            return ""
+        return next((x for x in reversed(sentences) if ASKS.search(x)), sentences[-1])
+
+    @staticmethod
     def _context_of(pid: str, named: list[str], matches: list[Match]) -> Match | None:
         """A program not named whose own slides fit the rest of the inquiry strongly and better than the named
-        program's do: the inquiry names ``pid`` only to set the scene (「DX認定を取ったあと…保証を別枠で」,
-        「IT導入補助金の枠で補助が出る…サービス」)."""
+        program's do, in the whole inquiry or in the sentence that asks: the inquiry names ``pid`` only to set the
+        scene (「DX認定を取ったあと…保証を別枠で」, 「IT導入補助金の枠で補助が出る…サービス」,
+        「マナビDXに講座を載せたい研修会社です。…国のスキルの標準について知りたい」)."""
         own = next((m.score for m in matches if m.program == pid), 0.0)
         rival = next((m for m in matches if m.program not in named), None)
         if rival and rival.score >= STRONG_DESCRIPTION and rival.score >= CONTEXT_RATIO * own:
