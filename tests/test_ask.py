@@ -57,6 +57,8 @@ def test_out_of_scope_abstains_with_a_helpful_message(run):
         "今買うべき株は?",
         "おすすめの仮想通貨は?",
         "NISAで何を買えばいいですか",
+        "年金の受け取りを遅らせると得ですか",  # personal and household money matters
+        "自家用車を買い替えるときの補助金はありますか",
     ],
 )
 def test_stock_tips_and_personal_finance_are_out_of_scope(assistant, question):
@@ -77,6 +79,12 @@ def test_a_program_named_like_a_stock_word_is_answered(assistant, question, line
     answer = assistant.ask(question)
     assert not answer.abstained
     assert line in answer.answer
+
+
+def test_a_company_written_with_its_legal_form_is_no_stock_question(assistant):
+    for company in ("架空工業(株)", "架空工業㈱"):  # 株 here abbreviates 株式会社
+        answer = assistant.ask(f"{company}の総務です。工場の機械を入れ替えたいので使える補助金を教えてください")
+        assert not answer.abstained and answer.citations
 
 
 def test_prefers_the_newest_deck(assistant):

@@ -8,8 +8,9 @@
 6. Without a program: too few of the question's nouns occur in the corpus, or in the best slides.
 7. After choosing the slides to quote: a proper noun of the question that none of them mentions, when no slide
    naming it holds most of the question's other nouns either (a place the decks name only for an unrelated event).
-8. Without a program: personal investing and money matters (株, 銘柄, 仮想通貨, NISA, 住宅ローン …), which no support
-   measure covers, even where a deck uses the word in a name of its own (DX銘柄 is a program, not a stock tip).
+8. Without a program: personal investing, money and household matters (株, 銘柄, 仮想通貨, NISA, 住宅ローン, 年金,
+   年末調整, 自家用車 …), which no support measure for businesses covers, even where a deck uses the word in a name of
+   its own (DX銘柄 is a program, not a stock tip).
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ _ROUND = re.compile(r"第?\s*(\d+)\s*(次|回)")
 OFF_TOPIC = (
     "株", "株価", "個別株", "株式投資", "銘柄", "仮想通貨", "暗号資産", "ビットコイン", "FX", "投資信託", "投信",
     "NISA", "iDeCo", "資産運用", "外貨預金", "先物取引", "配当", "利回り", "宝くじ", "競馬", "住宅ローン",
+    "年金", "年末調整", "生命保険", "医療費控除", "ふるさと納税", "自家用車", "マイカー", "家計",
 )
+COMPANY_FORM = re.compile(r"[(（]\s*[株有合]\s*[)）]")  # (株) (有) (合): 株式会社, 有限会社, 合同会社
 _COMPOUND_POS = ("名詞", "接尾辞", "接頭辞")
 
 
@@ -54,20 +57,31 @@ class ScopeCheck:
         for word in proper_nouns(q):
             if word not in self._text:
                 return f"「{word}」は収録資料に出てきません。"
-        for m in _MEASURE.finditer(q):
-            name = self._noun_compound_ending(q, m.end())
-            if name and not self.corpus.registry.find(name) and name not in self._text:
-                return f"「{name}」は収録資料で扱っていません。"
+        name = self.unknown_measure(q)
+        if name:
+            return f"「{name}」は収録資料で扱っていません。"
         for m in _RATE.finditer(q):
             compound = self._noun_compound_ending(q, m.end())
             if compound and compound not in self._text and not self._known_compound(compound[:-1]):
                 return f"資料に「{compound}」の記載はありません。"
         if programs:
             return self._edition_reason(q, programs)
-        word = self._off_topic_word(q)
+        word = self.personal_matter(q)
         if word:
-            return f"「{word}」など投資・資産運用のご相談は、収録資料（中小企業向けの支援施策）の対象外です。"
+            return f"「{word}」など個人の資産やお金、暮らしのご相談は、収録資料（中小企業向けの支援施策）の対象外です。"
         return self.vocabulary_reason(q, hits)
+
+    def unknown_measure(self, q: str) -> str | None:
+        """Rule 3: the name of a measure (…補助金, …税制) that neither the registry nor any deck knows."""
+        for m in _MEASURE.finditer(q):
+            name = self._noun_compound_ending(q, m.end())
+            if name and not self.corpus.registry.find(name) and name not in self._text:
+                return name
+        return None
+
+    def personal_matter(self, q: str) -> str | None:
+        """Rule 8: a word of personal investing, money or household matters standing as a word of the question."""
+        return self._off_topic_word(q)
 
     def vocabulary_reason(self, question: str, hits: list[Hit]) -> str | None:
         """Rule 6: too little of the question's vocabulary occurs in the decks, or in the best three slides."""
@@ -123,8 +137,9 @@ class ScopeCheck:
 
     def _off_topic_word(self, q: str) -> str | None:
         """Rule 8: a word of OFF_TOPIC standing as a word of the question, unless it is part of a longer noun
-        compound the decks use (DX銘柄, 攻めのIT経営銘柄)."""
-        words = list(_tagger()(q))
+        compound the decks use (DX銘柄, 攻めのIT経営銘柄). 「(株)」「(有)」 abbreviate a company's legal form (㈱ is
+        (株) in NFKC): 架空工業(株) is a caller's company, not a stock."""
+        words = list(_tagger()(COMPANY_FORM.sub(" ", q)))
         surfaces = [w.surface.lower() for w in words]
         for entry in OFF_TOPIC:
             parts = [w.surface.lower() for w in _tagger()(nfkc(entry))]
