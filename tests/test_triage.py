@@ -205,6 +205,9 @@ def test_services_described_in_plain_words(engine, text, program):
         # … named in a sentence that introduces the caller, while the sentence that asks is about another one
         ("マナビDXに講座を載せたいと考えている研修会社です。掲載の審査の基準になっている、国のスキル標準について教えてください",
          "digital_skill_standard"),
+        # 「それとは別に」 sets the named program aside; the asking sentence only points back (そちらの窓口)
+        ("持続化補助金で看板を作ることは商工会と相談済みです。それとは別に、クラウドの会計ソフトの利用料を補助してもらえる"
+         "補助金があると聞きました。そちらの窓口を教えてください", "it_dounyu"),
         # described only indirectly, without the program's words
         ("総務や在庫管理が紙のまま。専門家と3回ほど面談して、どこをIT化できるか無料で提案してほしい",
          "it_keiei_kani_shindan"),
@@ -299,3 +302,23 @@ def test_the_projects_needs_file_loads(corpus):
 
     needs = load_needs(REPO / "corpus", {p.id for p in corpus.registry.programs})
     assert len(needs) >= 20 and any(n.weight == 2 for n in needs)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "text",
+    [
+        "母の年金の手続きで分からないことがあり、電話で相談できる窓口を教えてください",  # 相談窓口 words, personal
+        "年末調整の書き方が分からないので、相談できる窓口を教えてください",
+        "自家用車を電気自動車に買い替えたい。個人で使える国の補助金の額を教えてください",
+        "うちの市の「中小企業デジタル化応援補助金」の締切を知りたいです",  # not a slip for デジタル化補助金
+    ],
+)
+def test_personal_matters_and_other_bodies_measures_are_out_of_scope(engine, text):
+    r = engine.run("x", text, dt.date.fromisoformat(TODAY))
+    assert r.programs == [] and r.needs_human and r.category == "その他"
+
+
+def test_a_slip_in_a_name_is_not_another_measure(engine):
+    r = engine.run("x", "小規模事業者持続可補助金の締切を教えて", dt.date.fromisoformat(TODAY))
+    assert r.program_details[0]["id"] == "jizokuka"

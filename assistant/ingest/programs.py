@@ -104,6 +104,14 @@ class Registry:
                     break
         return found
 
+    def is_slip_for(self, name: str, program: str) -> bool:
+        """Whether ``name`` as a whole is one of the program's names written with a slip (省力可補助金), not a longer
+        name that only contains one (中小企業デジタル化応援補助金 ⊃ デジタル化補助金)."""
+        from rapidfuzz.distance import Levenshtein
+
+        hay = katakana(_key(name))
+        return any(Levenshtein.distance(f, hay) <= (1 if len(f) < 10 else 2) for f in self.get(program).loose_forms)
+
     def named_at_start(self, text: str) -> str | None:
         """The program whose name (or alias) the text begins with: a catalogue section's heading."""
         hay = _key(text)

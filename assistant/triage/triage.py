@@ -65,8 +65,9 @@ ASKS_WHEN = re.compile(
     r"(今年も|今年は|今年度も|まだやって|まだあり|次回|次はいつ|申し込みたい|申込みたい|参加したい|受講したい)"
 )
 ASKS = re.compile(  # a sentence that says what the caller wants
-    r"(知りたい|教えて|ありますか|ありませんか|ますか|でしょうか|ください|いただけ|たい|ほしい|欲しい|[?？])"
+    r"(知りたい|教えて|ありますか|ありませんか|ますか|ですか|でしょうか|ください|いただけ|たい|ほしい|欲しい|[?？])"
 )
+CONTRAST = re.compile(r"(?:それとは別に|とは別に|ではなく|じゃなくて|以外(?:に|で|の)|のほかに|の他に)")
 CATEGORIES = ("補助金", "人材育成", "セキュリティ", "相談窓口", "その他")
 CHOICE = re.compile(r"(どっち|どちら)[^。?？]{0,15}(いい|よい|良い|べき|分から|迷)")
 STATUS = re.compile(  # the caller's own application: its result, its number, when money or a decision comes
@@ -201,19 +202,28 @@ class Triage:
         focus = set(registry.find(" ".join("".join(m) for m in FOCUS.findall(named_text))))
         named = registry.find(named_text)
         loose = [pid for pid in registry.find_loose(named_text) if pid not in named]  # ものづくり捕助金
+        scope = self.assistant.composer.scope
+        unknown = scope.unknown_measure(text)  # 「中小企業デジタル化応援補助金」: a measure the decks lack …
+        if unknown:  # … is not a slip for a name it contains (デジタル化補助金), as 省力可補助金 is for 省力化補助金
+            loose = [pid for pid in loose if registry.is_slip_for(unknown, pid)]
+        if not named and not loose and (unknown or scope.personal_matter(named_text)):
+            return []  # a measure of another body, or a personal matter (年金, 自家用車): out of scope
         stats = self.assistant.retriever.stats
         key = stats.key_terms(text)
         matches = self.profiles.match(key, text, {*named, *loose}, limit=len(registry.programs))
-        asking = self._asking_sentence(named_text)
-        asked = (  # the sentence that asks, when it names none of the programs named elsewhere
-            self.profiles.match(stats.key_terms(asking), asking, {*named, *loose}, limit=3, dense=False)
-            if asking and not registry.find(asking) and not registry.find_loose(asking) else []
-        )
+        asking, contrasted = self._asked_part(named_text)
+        asked: list[Match] = []  # the part that asks, when it names none of the programs named elsewhere
+        if asking and not registry.find(asking) and not registry.find_loose(asking):
+            asked = self.profiles.match(stats.key_terms(asking), asking, {*named, *loose}, limit=3, dense=False)
+        # 「…とは別に」「…ではなく」 set the named program aside: a fair fit of the rest is enough
+        bar = (SENTENCE_MIN, 1.0) if contrasted else (STRONG_DESCRIPTION, CONTEXT_RATIO)
         scene: list[str] = []  # forms of the programs named only as context
         set_scene: set[str] = set()  # … and their ids: their score is their name's, no other signal adds to it
         for pid in [*named, *loose]:
             name = registry.get(pid).name
-            context = self._context_of(pid, [*named, *loose], matches) or self._context_of(pid, [*named, *loose], asked)
+            context = self._context_of(pid, [*named, *loose], matches) or self._context_of(
+                pid, [*named, *loose], asked, *bar
+            )
             weight = NAMED_WEIGHT if pid in named else LOOSE_WEIGHT
             if context:  # the name only sets the scene (「DX認定を取ったあと…保証を別枠で」)
                 scene += registry.get(pid).forms
@@ -269,25 +279,35 @@ class Triage:
                 counted.append(pid)
         return sorted(scores.values(), key=lambda s: -s.score)
 
-    @staticmethod
-    def _asking_sentence(text: str) -> str:
-        """The last sentence of a longer inquiry that asks something (知りたい, ありますか, 教えて, ?): where the caller
-        says what they want, after sentences that introduce themselves (「マナビDXに講座を載せたい研修会社です。」).
-        Empty for a one-sentence inquiry."""
+    def _asked_part(self, text: str) -> tuple[str, bool]:
+        """The part of a longer inquiry that says what the caller wants, and whether a contrast sets off what comes
+        before it. After 「それとは別に」「ではなく」「以外に」: the rest of the text. Otherwise the last sentence that
+        asks (知りたい, ありますか, 教えて, ?), after sentences that introduce the caller (「マナビDXに講座を載せたい
+        研修会社です。」), with the sentence before it when it only points back (「そちらの問い合わせ先を教えて」).
+        Empty for a one-sentence inquiry without a contrast."""
+        parts = CONTRAST.split(text)
+        if len(parts) > 1 and parts[-1].strip():
+            return parts[-1], True
         sentences = [x for x in SENTENCE.split(text) if x.strip()]
         if len(sentences) < 2:
-            return ""
-        return next((x for x in reversed(sentences) if ASKS.search(x)), sentences[-1])
+            return "", False
+        i = next((i for i in reversed(range(len(sentences))) if ASKS.search(sentences[i])), len(sentences) - 1)
+        stats = self.assistant.retriever.stats
+        best = self.profiles.match(stats.key_terms(sentences[i]), sentences[i], set(), limit=1, dense=False)
+        if i and (not best or best[0].score < SENTENCE_MIN):
+            return "。".join(sentences[i - 1 : i + 1]), False
+        return sentences[i], False
 
     @staticmethod
-    def _context_of(pid: str, named: list[str], matches: list[Match]) -> Match | None:
+    def _context_of(pid: str, named: list[str], matches: list[Match], strong: float = STRONG_DESCRIPTION,
+                    ratio: float = CONTEXT_RATIO) -> Match | None:
         """A program not named whose own slides fit the rest of the inquiry strongly and better than the named
         program's do, in the whole inquiry or in the sentence that asks: the inquiry names ``pid`` only to set the
         scene (「DX認定を取ったあと…保証を別枠で」, 「IT導入補助金の枠で補助が出る…サービス」,
         「マナビDXに講座を載せたい研修会社です。…国のスキルの標準について知りたい」)."""
         own = next((m.score for m in matches if m.program == pid), 0.0)
         rival = next((m for m in matches if m.program not in named), None)
-        if rival and rival.score >= STRONG_DESCRIPTION and rival.score >= CONTEXT_RATIO * own:
+        if rival and rival.score >= strong and rival.score >= ratio * own:
             return rival
         return None
 
