@@ -7,8 +7,9 @@ name on one of these lines is left out, as it is that program's word. An inquiry
 profile with BM25 over programs, so a word counts in proportion to how few programs' slides use it
 (「身代金」「報告」 point to one program, 「補助」 to many); words of the names the inquiry itself writes are left
 out, because naming is scored on its own (an inquiry that names DX認定 but asks about 信用保証 is about the latter).
-A dense similarity (the mean word vector of each profile against the inquiry's) adds a little where the words
-differ but mean the same (銀行 / 金融機関).
+Words that differ but mean the same (銀行 / 金融機関) come from corpus/synonyms.yaml through the key terms. A dense
+share (each profile's mean word vector against the inquiry's) was measured on 260 labelled inquiries
+(2026-11-22) and removed: at 0.15 of the score it cost 4 top-3 hits and gained none.
 """
 
 from __future__ import annotations
@@ -18,10 +19,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-import numpy as np
-
 from ..index.bm25 import terms
-from ..index.embedding import Embedder
 from ..ingest.corpus import Corpus
 from ..ingest.programs import Registry
 from ..ingest.segment import Slide
@@ -34,13 +32,12 @@ K1 = 1.2
 B = 0.75
 HEADING_CHARS = 40  # a line starting with a program's name opens its section only when it is this short
 SENTENCE_CHARS = 30  # … and, unnumbered, only when the line after it is at least this long (a description)
-DENSE_SHARE = 0.15  # the dense similarity's part of a description score, per standard deviation above the mean
 
 
 @dataclass(frozen=True)
 class Match:
     program: str
-    score: float  # BM25 over programs, plus the dense share; comparable across programs for one inquiry
+    score: float  # BM25 over programs; comparable across programs for one inquiry
     terms: tuple[str, ...]  # the inquiry's words that count most for it, best first
 
 
@@ -122,9 +119,9 @@ def without(text: str, forms: list[str] | tuple[str, ...]) -> str:
 
 
 class ProgramProfiles:
-    """BM25 over one document per program, and a mean word vector per program."""
+    """BM25 over one document per program."""
 
-    def __init__(self, corpus: Corpus, embedder: Embedder | None = None) -> None:
+    def __init__(self, corpus: Corpus) -> None:
         self.corpus = corpus
         lines: dict[str, list[str]] = {p.id: [p.name, *p.official_names, p.summary] for p in corpus.registry.programs}
         self._lines = owned_lines(corpus)
@@ -143,9 +140,6 @@ class ProgramProfiles:
             df.update(c.keys())
         n = len(self._tf)
         self._idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
-        self._embedder = embedder
-        self._ids = list(self.text)
-        self._vectors: np.ndarray | None = None
 
     def owners(self, slide: Slide, text: str) -> tuple[str, ...]:
         """The programs the slide's line holding ``text`` (a sentence or row of it) speaks for, first the owner."""
@@ -155,7 +149,7 @@ class ProgramProfiles:
                 return programs
         return ()
 
-    def match(self, key: list[str], text: str, named: set[str], limit: int = 5, dense: bool = True) -> list[Match]:
+    def match(self, key: list[str], named: set[str], limit: int = 5) -> list[Match]:
         """Programs whose profile best fits the inquiry's key terms, best first. Terms that make up the names of
         the programs in ``named`` do not count."""
         registry = self.corpus.registry
@@ -174,18 +168,5 @@ class ProgramProfiles:
                     parts.setdefault(pid, []).append((gain, t))
             if total:
                 scores[pid] = total
-        if scores and dense and self._embedder is not None:
-            sims = self._dense(text)
-            spread, mean = float(sims.std()) or 1.0, float(sims.mean())
-            top = max(scores.values())
-            for i, pid in enumerate(self._ids):
-                z = (float(sims[i]) - mean) / spread
-                if z > 0:
-                    scores[pid] = scores.get(pid, 0.0) + DENSE_SHARE * top * z / 3
         ranked = sorted(scores.items(), key=lambda x: -x[1])[:limit]
         return [Match(pid, s, tuple(t for _, t in sorted(parts.get(pid, []), reverse=True)[:3])) for pid, s in ranked]
-
-    def _dense(self, text: str) -> np.ndarray:
-        if self._vectors is None:
-            self._vectors = np.asarray(self._embedder.embed_documents([self.text[p] for p in self._ids]))
-        return self._vectors @ np.asarray(self._embedder.embed_query(text))

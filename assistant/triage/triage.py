@@ -183,7 +183,7 @@ class Triage:
         self.corpus: Corpus = assistant.corpus
         self.directory = Directory(self.corpus, assistant.settings.corpus_dir / CONTACTS_FILE)
         self.needs = load_needs(assistant.settings.corpus_dir, {p.id for p in assistant.corpus.registry.programs})
-        self.profiles = ProgramProfiles(self.corpus, assistant.index.embedder)
+        self.profiles = ProgramProfiles(self.corpus)
 
     def _scores(self, text: str) -> list[_Score]:
         registry = self.corpus.registry
@@ -210,11 +210,11 @@ class Triage:
             return []  # a measure of another body, or a personal matter (年金, 自家用車): out of scope
         stats = self.assistant.retriever.stats
         key = stats.key_terms(text)
-        matches = self.profiles.match(key, text, {*named, *loose}, limit=len(registry.programs))
+        matches = self.profiles.match(key, {*named, *loose}, limit=len(registry.programs))
         asking, contrasted = self._asked_part(named_text)
         asked: list[Match] = []  # the part that asks, when it names none of the programs named elsewhere
         if asking and not registry.find(asking) and not registry.find_loose(asking):
-            asked = self.profiles.match(stats.key_terms(asking), asking, {*named, *loose}, limit=3, dense=False)
+            asked = self.profiles.match(stats.key_terms(asking), {*named, *loose}, limit=3)
         # 「…とは別に」「…ではなく」 set the named program aside: a fair fit of the rest is enough
         bar = (SENTENCE_MIN, 1.0) if contrasted else (STRONG_DESCRIPTION, CONTEXT_RATIO)
         scene: list[str] = []  # forms of the programs named only as context
@@ -262,7 +262,7 @@ class Triage:
         sentences = [x for x in SENTENCE.split(text) if x.strip()]
         if len(sentences) > 1:  # several sentences may carry several needs: each its best program
             for i, sentence in enumerate(sentences):
-                best = self.profiles.match(stats.key_terms(sentence), sentence, {*named, *loose}, limit=1, dense=False)
+                best = self.profiles.match(stats.key_terms(sentence), {*named, *loose}, limit=1)
                 if best and best[0].score >= SENTENCE_MIN and best[0].program not in set_scene:
                     m = best[0]
                     words = "」「".join(m.terms)
@@ -293,7 +293,7 @@ class Triage:
             return "", False
         i = next((i for i in reversed(range(len(sentences))) if ASKS.search(sentences[i])), len(sentences) - 1)
         stats = self.assistant.retriever.stats
-        best = self.profiles.match(stats.key_terms(sentences[i]), sentences[i], set(), limit=1, dense=False)
+        best = self.profiles.match(stats.key_terms(sentences[i]), set(), limit=1)
         if i and (not best or best[0].score < SENTENCE_MIN):
             return "。".join(sentences[i - 1 : i + 1]), False
         return sentences[i], False
