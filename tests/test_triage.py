@@ -322,3 +322,14 @@ def test_personal_matters_and_other_bodies_measures_are_out_of_scope(engine, tex
 def test_a_slip_in_a_name_is_not_another_measure(engine):
     r = engine.run("x", "小規模事業者持続可補助金の締切を教えて", dt.date.fromisoformat(TODAY))
     assert r.program_details[0]["id"] == "jizokuka"
+
+
+@pytest.mark.integration
+def test_a_rhetorical_question_is_a_complaint_and_a_plain_one_is_not(engine):
+    today = dt.date.fromisoformat(TODAY)
+    angry = engine.run("x", "お助け隊サービスを契約しているのに、連絡して来てくれたのは翌週でした。これで見守りと言える"
+                            "のでしょうか。国は業者をちゃんと審査しているのですか", today)
+    assert "苦情・不満を含みます" in angry.needs_human_reasons
+    for text in ("お助け隊サービスはきちんと審査されたサービスですか",
+                 "SECURITY ACTIONの宣言はきちんとやっているのですが、次に何をすればいいですか"):
+        assert "苦情・不満を含みます" not in engine.run("x", text, today).needs_human_reasons
