@@ -79,10 +79,6 @@ class ScopeCheck:
                 return name
         return None
 
-    def personal_matter(self, q: str) -> str | None:
-        """Rule 8: a word of personal investing, money or household matters standing as a word of the question."""
-        return self._off_topic_word(q)
-
     def vocabulary_reason(self, question: str, hits: list[Hit]) -> str | None:
         """Rule 6: too little of the question's vocabulary occurs in the decks, or in the best three slides."""
         ns = nouns(nfkc(question))
@@ -135,10 +131,10 @@ class ScopeCheck:
             return f"{later[0]}年の情報は収録資料（最新 {newest}年）にありません。"
         return None
 
-    def _off_topic_word(self, q: str) -> str | None:
-        """Rule 8: a word of OFF_TOPIC standing as a word of the question, unless it is part of a longer noun
-        compound the decks use (DX銘柄, 攻めのIT経営銘柄). 「(株)」「(有)」 abbreviate a company's legal form (㈱ is
-        (株) in NFKC): 架空工業(株) is a caller's company, not a stock."""
+    def personal_matter(self, q: str) -> str | None:
+        """Rule 8: a word of OFF_TOPIC (personal investing, money or household matters) standing as a word of the
+        question, unless it is part of a longer noun compound the decks use (DX銘柄, 攻めのIT経営銘柄). 「(株)」「(有)」
+        abbreviate a company's legal form (㈱ is (株) in NFKC): 架空工業(株) is a caller's company, not a stock."""
         words = list(_tagger()(COMPANY_FORM.sub(" ", q)))
         surfaces = [w.surface.lower() for w in words]
         for entry in OFF_TOPIC:

@@ -47,6 +47,11 @@ class Program(BaseModel):
 LOOSE_MIN_CHARS = 6  # shorter names are too easily one slip away from an ordinary word
 
 
+def _slips(form: str) -> int:
+    """The wrong characters a name may have and still be that name: one, two in ten or more."""
+    return 1 if len(form) < 10 else 2
+
+
 def _key(s: str) -> str:
     return nfkc(s).lower().replace(" ", "").replace("\u3000", "")
 
@@ -98,8 +103,7 @@ class Registry:
                 at = fuzz.partial_ratio_alignment(form, hay)
                 if at is None:
                     continue
-                slips = 1 if len(form) < 10 else 2
-                if Levenshtein.distance(form, hay[at.dest_start : at.dest_end]) <= slips:
+                if Levenshtein.distance(form, hay[at.dest_start : at.dest_end]) <= _slips(form):
                     found.append(p.id)
                     break
         return found
@@ -110,7 +114,7 @@ class Registry:
         from rapidfuzz.distance import Levenshtein
 
         hay = katakana(_key(name))
-        return any(Levenshtein.distance(f, hay) <= (1 if len(f) < 10 else 2) for f in self.get(program).loose_forms)
+        return any(Levenshtein.distance(f, hay) <= _slips(f) for f in self.get(program).loose_forms)
 
     def named_at_start(self, text: str) -> str | None:
         """The program whose name (or alias) the text begins with: a catalogue section's heading."""
