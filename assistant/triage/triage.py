@@ -245,7 +245,7 @@ class Triage:
                     add(pid, weight, f"「{hit}」のご相談に合う制度です", hit, "need")
         hits = self.assistant.retriever.search(without(text, scene), k=8)  # not about the scene-setting names
         strong = bool(matches) and matches[0].score >= STRONG_DESCRIPTION
-        if not scores and not strong and self.assistant.composer.scope.vocabulary_reason(text, hits):
+        if not scores and not strong and scope.vocabulary_reason(text, hits):
             return []  # nothing named, no need recognised, no program's slides fit: out of scope
         described = [m for m in matches if m.program not in set_scene]
         full = min(1.0, described[0].score / DESCRIPTION_FULL) if described else 0.0
