@@ -132,6 +132,15 @@ def find_money(text: str) -> list[Money]:
     return out
 
 
+def find_employees(text: str) -> int | None:
+    """The headcount a text states (「従業員12名」「2,000人規模」), the first one; absurd counts read as HUGE_COUNT."""
+    m = _EMPLOYEES.search(nfkc(text))
+    if not m:
+        return None
+    digits = (m.group(1) or m.group(2)).replace(",", "")
+    return int(digits) if len(digits) < 10 else HUGE_COUNT
+
+
 @dataclass
 class ParsedQuestion:
     """What a question says that the calculator can use, and whether it asks for a calculation at all."""
@@ -367,21 +376,13 @@ class QuestionParser:
         out.conditions = set(conditions)
         sizes, masked = _find_phrase(masked, self.sizes)
         out.size = sizes[0] if sizes else None
-        out.employees = self._employees(masked)
+        out.employees = find_employees(masked)
         out.expense_yen = self._expense(masked)
         out.calc_intent = bool(_CALC_INTENT.search(q))
         out.cap_intent = bool(_CAP_INTENT.search(q))
         if out.size is None and out.employees is not None:
             self._infer_small(masked, out)
         return out
-
-    @staticmethod
-    def _employees(text: str) -> int | None:
-        m = _EMPLOYEES.search(text)
-        if not m:
-            return None
-        digits = (m.group(1) or m.group(2)).replace(",", "")
-        return int(digits) if len(digits) < 10 else HUGE_COUNT
 
     @staticmethod
     def _expense(text: str) -> int | None:

@@ -129,6 +129,12 @@ class Tier(_Strict):
     rate: Rate
 
 
+def _rates_of(rule: RateRule) -> list[str]:
+    if rule.rate is not None:
+        return [rule.rate]
+    return [t.rate for t in rule.tiers] if rule.tiers is not None else list(rule.options or [])
+
+
 class RateRule(_Strict):
     """The rate for the cases ``when`` covers: one rate, tiers on the subsidy amount, or options left open."""
 
@@ -205,6 +211,17 @@ class ProgramRules(_Strict):
     def edition(self, edition_id: str) -> Edition | None:
         return next((e for e in self.editions if e.id == edition_id), None)
 
+    def most_covered(self, investment: int) -> Fraction:
+        """The most subsidy the newest edition can give on ``investment``: over every frame, the largest cap with
+        every uplift added, or the highest rate × investment when that is less (an upper bound, for triage)."""
+        best = Fraction(0)
+        for frame in self.newest_first()[0].frames:
+            cap = max((c.yen if c.yen is not None else c.range[1]) for c in frame.caps)
+            cap += sum((u.add_yen if u.add_yen is not None else u.add_range[1]) for u in frame.uplifts)
+            rates = [rate_value(x) for r in frame.rates for x in _rates_of(r)]
+            best = max(best, min(Fraction(cap), max(rates) * investment))
+        return best
+
 
 class Term(_Strict):
     label: str
@@ -255,6 +272,21 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", " ", nfkc(text)).strip()
 
 
+def slide_texts(corpus: Corpus) -> dict[tuple[str, int], str]:
+    """Every slide's text as quotes are matched against it (NFKC, whitespace squashed), by (file, slide)."""
+    return {(s.source_file, s.number): _squash(s.text) for s in corpus.slides}
+
+
+def source_problem(src: Source, texts: dict[tuple[str, int], str]) -> str | None:
+    """Why a source does not hold (its slide is missing, or the quote is not on it); None when it holds."""
+    text = texts.get((src.file, src.slide))
+    if text is None:
+        return f"出典 {src.file} のスライド {src.slide} がありません"
+    if _squash(src.quote) not in text:
+        return f"引用「{src.quote}」が {src.file} のスライド {src.slide} にありません"
+    return None
+
+
 def _check(path: Path, rules: ProgramRules, corpus: Corpus, vocab: Vocabulary) -> None:
     def fail(where: str, msg: str) -> None:
         raise DataError(f"{path.name}: {where}: {msg}")
@@ -264,14 +296,11 @@ def _check(path: Path, rules: ProgramRules, corpus: Corpus, vocab: Vocabulary) -
     except Exception:
         fail("program", f"「{rules.program}」は programs.yaml にありません")
     files = {d.file for d in corpus.manifest.decks}
-    texts = {(s.source_file, s.number): _squash(s.text) for s in corpus.slides}
+    texts = slide_texts(corpus)
     for name, industry in vocab.industries.items():
         for src in industry.source:
-            if _squash(src.quote) not in texts.get((src.file, src.slide), ""):
-                fail(
-                    f"{VOCABULARY_FILE} industries.{name}",
-                    f"引用「{src.quote}」が {src.file} のスライド {src.slide} にありません",
-                )
+            if problem := source_problem(src, texts):
+                fail(f"{VOCABULARY_FILE} industries.{name}", problem)
     if len({e.id for e in rules.editions}) != len(rules.editions):
         fail("editions", "edition id が重複しています")
     for ed in rules.editions:
@@ -301,11 +330,8 @@ def _check(path: Path, rules: ProgramRules, corpus: Corpus, vocab: Vocabulary) -
                 for src in item.source:
                     if src.file not in files:
                         fail(where, f"出典の資料「{src.file}」はマニフェストにありません")
-                    text = texts.get((src.file, src.slide))
-                    if text is None:
-                        fail(where, f"出典 {src.file} のスライド {src.slide} がありません")
-                    if _squash(src.quote) not in text:
-                        fail(where, f"引用「{src.quote}」が {src.file} のスライド {src.slide} にありません")
+                    if problem := source_problem(src, texts):
+                        fail(where, problem)
 
 
 def rules_dir(corpus_dir: Path) -> Path:
