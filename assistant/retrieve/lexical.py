@@ -25,7 +25,7 @@ _QUESTION_WORDS = {
     "最新", "資料", "内容", "具体", "の", "か", "?", "会社", "当社", "うち", "弊社", "私", "者",
 }
 # 何者, 何件 … ask for a count; a lone kana is a verb stem or ending (い, し, さ).
-_FILLER = re.compile(r"^何.|^[ぁ-ん]$")
+_FILLER = re.compile(r"^何.|^[ぁ-ん]$|^[^\w]+$")  # …, and bare punctuation (the comma of 1,500)
 # What kind of answer the question asks for (its intent), and how a line that gives one looks.
 _INTENTS: dict[str, re.Pattern[str]] = {
     "amount": re.compile(r"いくら|上限|下限|金額|補助額|率|万円|円|予算|要求額|費用|料金|受講料|会費|割合|何割|何%"),
