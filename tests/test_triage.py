@@ -335,3 +335,97 @@ def test_a_rhetorical_question_is_a_complaint_and_a_plain_one_is_not(engine):
     for text in ("お助け隊サービスはきちんと審査されたサービスですか",
                  "SECURITY ACTIONの宣言はきちんとやっているのですが、次に何をすればいいですか"):
         assert "苦情・不満を含みます" not in engine.run("x", text, today).needs_human_reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "revenue", "employees", "investment"),
+    [
+        ("年商は25億円ほどです。倉庫に3億円くらいかけるつもりです", 25 * 10**8, None, 3 * 10**8),
+        ("従業員2,000人規模の中堅メーカーです。数十億円の投資を計画しています", None, 2000, 30 * 10**8),
+        ("売上高:約1億2,000万円、社員8名。総額数千万円で建て替えます", 12 * 10**7, 8, 3 * 10**7),
+        # a cap the caller quotes is not what they plan to spend; an amount without a cue is neither
+        ("一般型は上限が1億円だと聞きました。100万円もらえますか", None, None, None),
+    ],
+)
+def test_the_size_an_inquiry_states(text, revenue, employees, investment):
+    from assistant.triage.size import read_size
+
+    size = read_size(text)
+    assert (size.revenue, size.employees, size.investment) == (revenue, employees, investment)
+
+
+def test_a_stated_size_points_to_the_program_the_menu_gives_for_it(corpus):
+    from assistant.triage.size import load_size_table, read_size
+
+    table = load_size_table(corpus, REPO / "corpus")
+
+    def fits(text: str) -> set[tuple[str, str]]:
+        return {(f.program, f.kind) for f in table.fits(text, read_size(text))}
+
+    assert fits("年商25億円です。補助金は") == {("seicho_kasoku", "revenue"), ("chuken_daikibo", "revenue")}
+    assert fits("3億円の設備投資に使える補助金") == {("seicho_kasoku", "investment")}  # 1/2 × 3億 > 9,000万
+    assert fits("総額30億円の投資です。補助金は") == {("chuken_daikibo", "investment")}  # 1/3 × 30億 > 5億
+    assert fits("300万円の設備投資に使える補助金") == set()  # small enough for any program: no hint
+    assert fits("年商25億円です。社員研修の相談です") == set()  # revenue speaks for subsidies only
+    assert fits("従業員600名の会社です。研修の相談です") == {
+        ("chuken_daikibo", "midsize"), ("chuken_keieiryoku_kyoka", "midsize")
+    }
+    assert fits("従業員30名の会社です。補助金は") == set()
+    reason = table.fits("数十億円の投資。補助金", read_size("数十億円の投資。補助金"))[0].reason
+    assert reason.startswith("数十億円（30億円として）の投資") and "上限50億円" in reason
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("{program: seicho_kasoku, column: 売上拡大, cap_yen: 500000000, rate: 1/2, "
+         "source: {file: 004_be9706bd3cebb7a2.txt, slide: 4, quote: 上限6億}}", "引用「上限6億」"),
+        ("{program: no_such, column: 売上拡大, cap_yen: 1, rate: 1/2, "
+         "source: {file: 004_be9706bd3cebb7a2.txt, slide: 4, quote: 上限5億}}", "programs.yaml にありません"),
+        ("{program: seicho_kasoku, column: 売上拡大, cap_yen: 1, rate: 3/2, "
+         "source: {file: 004_be9706bd3cebb7a2.txt, slide: 4, quote: 上限5億}}", "rate"),
+        ("{program: seicho_kasoku, colum: 売上拡大, cap_yen: 1, rate: 1/2, "
+         "source: {file: 004_be9706bd3cebb7a2.txt, slide: 4, quote: 上限5億}}", "colum"),
+    ],
+)
+def test_the_size_file_is_checked(corpus, tmp_path, row, message):
+    from assistant.errors import DataError
+    from assistant.triage.size import load_size_table
+
+    (tmp_path / "company_size.yaml").write_text(f"menu:\n  - {row}\n", encoding="utf-8")
+    with pytest.raises(DataError, match=message):
+        load_size_table(corpus, tmp_path)
+
+
+@pytest.mark.integration
+def test_a_large_company_is_referred_to_the_program_for_its_size(engine):
+    text = "社員1,500人の部品メーカーです。新しい工場に数十億円を投資する予定です。使える補助金はありますか"
+    r = engine.run("x", text, dt.date.fromisoformat(TODAY))
+    assert r.program_details[0]["id"] == "chuken_daikibo"
+    text = "年商40億円の食品会社です。売上を伸ばすため新しい製造ラインに2億円ほどかけます。補助金を教えてください"
+    r = engine.run("x", text, dt.date.fromisoformat(TODAY))
+    assert r.program_details[0]["id"] == "seicho_kasoku" and "売上40億円" in r.program_details[0]["reason"]
+
+
+@pytest.mark.integration
+def test_an_investment_too_large_for_a_program_demotes_it(assistant):
+    from assistant.triage.size import load_size_table, read_size
+
+    table = load_size_table(assistant.corpus, REPO / "corpus", assistant.rulebook.programs)
+
+    def too_small(text: str) -> set[str]:
+        return set(table.too_small(text, read_size(text)))
+
+    # 1/3 × 30億 = 10億: 省力化 (largest cap 1億) and ものづくり carry less than half; 成長加速化 (5億) carries half
+    large = too_small("総額30億円の投資です。補助金は")
+    assert {"shoryokuka", "monodukuri", "jizokuka", "it_dounyu"} <= large
+    assert not large & {"chuken_daikibo", "seicho_kasoku"}
+    medium = too_small("3億円の設備投資に使える補助金")  # 1/2 × 3億 = 1.5億: 省力化's 1億 is more than half
+    assert "shoryokuka" not in medium and "jizokuka" in medium
+    assert too_small("300万円の設備投資に使える補助金") == set()
+    assert assistant.rulebook.get("jizokuka").most_covered(10**7) == 2_500_000  # 2026: 上限250万 (no uplift stated)
+
+
+def test_key_terms_leave_out_bare_punctuation(assistant):
+    key = assistant.retriever.stats.key_terms("社員1,500人の部品メーカーです")
+    assert "," not in key and "1," not in key and "部品メーカー" in key

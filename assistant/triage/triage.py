@@ -28,6 +28,7 @@ from ..text import nfkc
 from ..yamlio import load_yaml
 from .directory import CONTACTS_FILE, Directory
 from .profiles import Match, ProgramProfiles, without
+from .size import load_size_table, read_size
 
 log = logging.getLogger("assistant.triage")
 
@@ -36,6 +37,8 @@ NAMED_WEIGHT = 1.0
 LOOSE_WEIGHT = 0.8  # a name written with a slip: almost as good as the name
 NEED_WEIGHT = 0.45
 NEED_POWER = 1.5  # a need phrase for one specific service (weight 2) counts 2**1.5 times a broad one
+SIZE_WEIGHTS = {"revenue": 0.8, "investment": 0.5, "midsize": 0.4}  # the size the inquiry states (size.py)
+TOO_SMALL_FACTOR = 0.5  # … and a program whose largest cap carries less than half the subsidy a stated investment asks
 RETRIEVAL_WEIGHT = 0.3  # the retriever's slides: one vote per program, by rank
 DESCRIPTION_WEIGHT = 1.0  # the program whose own slides best fit the inquiry's words (profiles.py)
 DESCRIPTION_SHARE = 0.5  # a runner-up counts when its description score is at least this share of the best
@@ -185,6 +188,7 @@ class Triage:
         self.directory = Directory(self.corpus, assistant.settings.corpus_dir / CONTACTS_FILE)
         self.needs = load_needs(assistant.settings.corpus_dir, {p.id for p in assistant.corpus.registry.programs})
         self.profiles = ProgramProfiles(self.corpus)
+        self.sizes = load_size_table(self.corpus, assistant.settings.corpus_dir, assistant.rulebook.programs)
 
     def _scores(self, text: str) -> list[_Score]:
         registry = self.corpus.registry
@@ -243,6 +247,10 @@ class Triage:
                 for rank, pid in enumerate(need.programs):
                     weight = need.weight ** NEED_POWER * NEED_WEIGHT / (1 + 0.5 * rank)
                     add(pid, weight, f"「{hit}」のご相談に合う制度です", hit, "need")
+        size = read_size(text)
+        for fit in self.sizes.fits(text, size):  # 年商25億円, 従業員2,000人, 数十億円の投資
+            if fit.program not in set_scene:
+                add(fit.program, SIZE_WEIGHTS[fit.kind], fit.reason, f"size:{fit.kind}", "size")
         hits = self.assistant.retriever.search(without(text, scene), k=8)  # not about the scene-setting names
         strong = bool(matches) and matches[0].score >= STRONG_DESCRIPTION
         if not scores and not strong and scope.vocabulary_reason(text, hits):
@@ -278,6 +286,9 @@ class Triage:
                 reason = f"資料「{hit.slide.title}」（{where}）の内容に近いご相談です"
                 add(pid, RETRIEVAL_WEIGHT / (len(counted) + 1), reason, signal="retrieval")
                 counted.append(pid)
+        for pid in self.sizes.too_small(text, size):  # 数十億円の投資 is not a matter for a program capped at 1億円
+            if pid in scores:
+                scores[pid].score *= TOO_SMALL_FACTOR
         return sorted(scores.values(), key=lambda s: -s.score)
 
     def _asked_part(self, text: str) -> tuple[str, bool]:
