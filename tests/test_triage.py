@@ -252,6 +252,11 @@ def test_profiles_keep_each_programs_own_words(corpus):
     assert "事業承継" not in profiles.text["seicho_kasoku"]
     # DX認定's slides name the tax measure; that name is the tax measure's word, not DX認定's
     assert "投資促進税制" in profiles.text["dx_toushi_zeisei"] and "投資促進税制" not in profiles.text["dx_nintei"]
+    # 003 slide 10 has each box's title below its box: the loan's rate is the loan's, the extra guarantee the
+    # guarantee's, not DX認定's
+    assert "特別利率" in profiles.text["jfc_dx_yushi"] and "特別利率" not in profiles.text["dx_nintei"]
+    assert "別枠での追加保証" in profiles.text["shinyo_hoken_tokurei"]
+    assert "別枠での追加保証" not in profiles.text["jfc_dx_yushi"]
     # a table of contents opens no section: the text after 003's agenda is not サプライチェーン…対策促進事業's
     sections = owned_lines(corpus)["003_3603fba03cb2dc61.txt#15"]
     assert not any("supply_chain_cyber" in owners for line, owners, _ in sections if "リスキリング" in line)

@@ -27,6 +27,7 @@ from ..text import display_line, nfkc
 
 CONTENTS = re.compile(r"・{3,}|\.{4,}|…{2,}")  # the leader dots of a table of contents entry
 NUMBERED = re.compile(r"^[\s(（]*[\d①-⑳]|^\s*[・•●◆■□○]")  # 「4」「(1)」「①」「・」: a list entry, not 「(J-Grants)」
+PAGE_NUMBER = re.compile(r"\d{1,3}")  # a slide's page number, alone on its line
 SECTION_NUMBER = re.compile(r"^[\s\d・•●◆■□○①-⑳()（）.．]+")  # 「4」「①」「・」 before a catalogue section's name
 K1 = 1.2
 B = 0.75
@@ -81,8 +82,34 @@ def owned_lines(corpus: Corpus) -> dict[str, Owned]:
                 owner = registry.named_at_start(SECTION_NUMBER.sub("", line)) or owner
             programs = tuple(dict.fromkeys([owner, *named] if owner else named))
             owned.append((line, programs, tuple((p, line) for p in programs)))
-        out[slide.slide_id] = owned
+        out[slide.slide_id] = _trailing_headings(owned, registry)
         carry = (slide.source_file, owner)
+    return out
+
+
+def _trailing_headings(owned: Owned, registry: Registry) -> Owned:
+    """A slide whose text ends with a short line naming a program after a sentence (「…受けられます。」
+    「中小企業信用保険法の特例」) was extracted with each box's title below its box: there a short line naming a program
+    closes its block, the lines back to the previous title or to the sentence that ends the block before it."""
+    body = [i for i, (line, _p, _parts) in enumerate(owned) if not PAGE_NUMBER.fullmatch(line)]
+
+    def title(i: int) -> str | None:
+        line = owned[i][0]
+        return registry.named_at_start(line) if len(line) <= HEADING_CHARS and not NUMBERED.match(line) else None
+
+    if len(body) < 2 or not title(body[-1]) or not owned[body[-2]][0].endswith("。"):
+        return owned
+    out = list(owned)
+    for k, i in enumerate(body):
+        pid = title(i)
+        if not pid:
+            continue
+        j = k - 1
+        while j >= 0 and not title(body[j]) and (j == k - 1 or not owned[body[j]][0].endswith("。")):
+            line, programs, _parts = owned[body[j]]
+            programs = tuple(dict.fromkeys([pid, *registry.find(line)]))
+            out[body[j]] = (line, programs, tuple((p, line) for p in programs))
+            j -= 1
     return out
 
 
