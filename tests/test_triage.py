@@ -434,3 +434,12 @@ def test_an_investment_too_large_for_a_program_demotes_it(assistant):
 def test_key_terms_leave_out_bare_punctuation(assistant):
     key = assistant.retriever.stats.key_terms("社員1,500人の部品メーカーです")
     assert "," not in key and "1," not in key and "部品メーカー" in key
+
+
+def test_kana_inflections_do_not_count_for_a_program(corpus):
+    from assistant.triage.profiles import ProgramProfiles
+
+    profiles = ProgramProfiles(corpus)
+    # 「でき」「くれる」 are in many profiles; alone they fit no program
+    assert profiles.match(["でき", "くれる", "かけ"], set()) == []
+    assert profiles.match(["研究", "でき"], set())[0].terms == ("研究",)

@@ -27,6 +27,7 @@ from ..text import display_line, nfkc
 
 CONTENTS = re.compile(r"・{3,}|\.{4,}|…{2,}")  # the leader dots of a table of contents entry
 NUMBERED = re.compile(r"^[\s(（]*[\d①-⑳]|^\s*[・•●◆■□○]")  # 「4」「(1)」「①」「・」: a list entry, not 「(J-Grants)」
+KANA_ONLY = re.compile(r"[ぁ-ゖー]+")  # でき, かけ, くれる: the inflections of any request, no program's word
 PAGE_NUMBER = re.compile(r"\d{1,3}")  # a slide's page number, alone on its line
 SECTION_NUMBER = re.compile(r"^[\s\d・•●◆■□○①-⑳()（）.．]+")  # 「4」「①」「・」 before a catalogue section's name
 K1 = 1.2
@@ -181,7 +182,7 @@ class ProgramProfiles:
         the programs in ``named`` do not count."""
         registry = self.corpus.registry
         name_terms = {t for pid in named for form in registry.get(pid).forms for t in terms(form)}
-        key = [t for t in key if t not in name_terms and t in self._idf]
+        key = [t for t in key if t not in name_terms and t in self._idf and not KANA_ONLY.fullmatch(t)]
         scores: dict[str, float] = {}
         parts: dict[str, list[tuple[float, str]]] = {}
         for pid, tf in self._tf.items():
