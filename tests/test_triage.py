@@ -443,3 +443,26 @@ def test_kana_inflections_do_not_count_for_a_program(corpus):
     # 「でき」「くれる」 are in many profiles; alone they fit no program
     assert profiles.match(["でき", "くれる", "かけ"], set()) == []
     assert profiles.match(["研究", "でき"], set())[0].terms == ("研究",)
+
+
+@pytest.mark.parametrize(
+    ("text", "rest"),
+    [
+        ("商工会の経営指導員です。会員の店が困っています", "会員の店が困っています"),
+        ("会計事務所をやっています。顧問先の相談です", "顧問先の相談です"),
+        ("パソコンに変な警告画面が出て消えないんです。どこに相談すれば", None),  # a need, not who the caller is
+        ("セキュリティが心配です。何から始めれば", None),
+        ("商工会議所の職員です", None),  # one sentence: nothing else to go by
+    ],
+)
+def test_a_first_sentence_that_only_introduces_the_caller_is_left_out_of_the_fit(text, rest):
+    from assistant.triage.triage import Triage
+
+    assert Triage._without_introduction(text).strip("。") == (rest if rest is not None else text)
+
+
+@pytest.mark.integration
+def test_the_callers_own_trade_does_not_pick_the_program(engine):
+    # 商工会 is where 持続化補助金 is asked about; the caller's need is お助け隊's 駆付け
+    text = "商工会の経営指導員です。会員の飲食店がサイバー攻撃を受けたときに駆けつけてくれるサービスを探しています"
+    assert engine.run("x", text, dt.date.fromisoformat(TODAY)).program_details[0]["id"] == "otasuketai"

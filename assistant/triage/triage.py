@@ -70,6 +70,10 @@ ASKS_WHEN = re.compile(
 ASKS = re.compile(  # a sentence that says what the caller wants
     r"(知りたい|教えて|ありますか|ありませんか|ますか|ですか|でしょうか|ください|いただけ|たい|ほしい|欲しい|[?？])"
 )
+INTRODUCTION = re.compile(  # 「商工会議所の職員です」「会計事務所をやっています」: who the caller is, not what they need
+    r"^[^、]{0,30}(?:(?:会社|店|屋|メーカー|事務所|員|担当者?|部|課|室|法人|組合|会議所|商工会|業者?|社長|代表|店主|経営者"
+    r"|オーナー|学校|市|町|村|県|協会|団体)(?:です|でございます|と申します)|をしています|をやっています)$"
+)
 CONTRAST = re.compile(r"(?:それとは別に|とは別に|ではなく|じゃなくて|以外(?:に|で|の)|のほかに|の他に)")
 CATEGORIES = ("補助金", "人材育成", "セキュリティ", "相談窓口", "その他")
 CHOICE = re.compile(r"(どっち|どちら)[^。?？]{0,15}(いい|よい|良い|べき|分から|迷)")
@@ -214,7 +218,8 @@ class Triage:
         if not named and not loose and (unknown or scope.personal_matter(named_text)):
             return []  # a measure of another body, or a personal matter (年金, 自家用車): out of scope
         stats = self.assistant.retriever.stats
-        key = stats.key_terms(text)
+        wanted = self._without_introduction(text)  # the text less 「商工会議所の職員です。」
+        key = stats.key_terms(wanted)
         matches = self.profiles.match(key, {*named, *loose}, limit=len(registry.programs))
         asking, contrasted = self._asked_part(named_text)
         asked: list[Match] = []  # the part that asks, when it names none of the programs named elsewhere
@@ -251,7 +256,7 @@ class Triage:
         for fit in self.sizes.fits(text, size):  # 年商25億円, 従業員2,000人, 数十億円の投資
             if fit.program not in set_scene:
                 add(fit.program, SIZE_WEIGHTS[fit.kind], fit.reason, f"size:{fit.kind}", "size")
-        hits = self.assistant.retriever.search(without(text, scene), k=8)  # not about the scene-setting names
+        hits = self.assistant.retriever.search(without(wanted, scene), k=8)  # not about the scene-setting names
         strong = bool(matches) and matches[0].score >= STRONG_DESCRIPTION
         if not scores and not strong and scope.vocabulary_reason(text, hits):
             return []  # nothing named, no need recognised, no program's slides fit: out of scope
@@ -268,7 +273,7 @@ class Triage:
                 signal="description")
             scores[m.program].described = m.score
             scores[m.program].evidence.update(f"word:{t}" for t in m.terms)
-        sentences = [x for x in SENTENCE.split(text) if x.strip()]
+        sentences = [x for x in SENTENCE.split(wanted) if x.strip()]
         if len(sentences) > 1:  # several sentences may carry several needs: each its best program
             for i, sentence in enumerate(sentences):
                 best = self.profiles.match(stats.key_terms(sentence), {*named, *loose}, limit=1)
@@ -290,6 +295,15 @@ class Triage:
             if pid in scores:
                 scores[pid].score *= TOO_SMALL_FACTOR
         return sorted(scores.values(), key=lambda s: -s.score)
+
+    @staticmethod
+    def _without_introduction(text: str) -> str:
+        """The inquiry less a first sentence that only says who the caller is (「商工会議所の職員です。」): who writes
+        is not what they need, and a caller's trade (商工会議所, 会計事務所) is another program's word."""
+        sentences = [x for x in SENTENCE.split(text) if x.strip()]
+        if len(sentences) > 1 and INTRODUCTION.search(sentences[0]) and not ASKS.search(sentences[0]):
+            return text[text.index(sentences[0]) + len(sentences[0]) :]
+        return text
 
     def _asked_part(self, text: str) -> tuple[str, bool]:
         """The part of a longer inquiry that says what the caller wants, and whether a contrast sets off what comes
