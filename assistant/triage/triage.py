@@ -70,7 +70,7 @@ ASKS_WHEN = re.compile(
 ASKS = re.compile(  # a sentence that says what the caller wants
     r"(知りたい|教えて|ありますか|ありませんか|ますか|ですか|でしょうか|ください|いただけ|たい|ほしい|欲しい|[?？])"
 )
-INTRODUCTION = re.compile(  # 「商工会議所の職員です」「会計事務所をやっています」: who the caller is, not what they need
+INTRODUCTION = re.compile(  # 「商工会議所の職員です」「会計事務所をやっています」: who calls, not what they need
     r"^[^、]{0,30}(?:(?:会社|店|屋|メーカー|事務所|員|担当者?|部|課|室|法人|組合|会議所|商工会|業者?|社長|代表|店主|経営者"
     r"|オーナー|学校|市|町|村|県|協会|団体)(?:です|でございます|と申します)|をしています|をやっています)$"
 )
