@@ -466,3 +466,10 @@ def test_the_callers_own_trade_does_not_pick_the_program(engine):
     # 商工会 is where 持続化補助金 is asked about; the caller's need is お助け隊's 駆付け
     text = "商工会の経営指導員です。会員の飲食店がサイバー攻撃を受けたときに駆けつけてくれるサービスを探しています"
     assert engine.run("x", text, dt.date.fromisoformat(TODAY)).program_details[0]["id"] == "otasuketai"
+
+
+def test_the_stated_size_is_no_description_word():
+    from assistant.triage.size import without_size
+
+    text = without_size("従業員は40人で、ITが得意な人はいません。年商25億円の会社です")
+    assert "従業員" not in text and "25億" not in text and "ITが得意な人" in text

@@ -33,7 +33,7 @@ _NOT_EXPENSE = re.compile(
 _EXPENSE_CUE = re.compile(
     r"(経費|費用|投資|購入|導入|設備|見積|ソフト|ツール|機械|システム|かかる|なら|の[^\s。、]{0,8}を)"
 )
-_EMPLOYEES = re.compile(
+EMPLOYEES = re.compile(
     r"(?:従業員|社員|職員|スタッフ|従業者|雇用)(?:数)?(?:は|が|:)?\s*(\d[\d,]*)\s*(?:人|名)|(\d[\d,]*)\s*(?:人|名)(?:の|で|規模|いる|います|程度)"
 )
 _NEGATION = re.compile(
@@ -134,7 +134,7 @@ def find_money(text: str) -> list[Money]:
 
 def find_employees(text: str) -> int | None:
     """The headcount a text states (「従業員12名」「2,000人規模」), the first one; absurd counts read as HUGE_COUNT."""
-    m = _EMPLOYEES.search(nfkc(text))
+    m = EMPLOYEES.search(nfkc(text))
     if not m:
         return None
     digits = (m.group(1) or m.group(2)).replace(",", "")

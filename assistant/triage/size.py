@@ -20,7 +20,7 @@ from ..errors import DataError
 from ..ingest.corpus import Corpus
 from ..text import nfkc
 from ..tools.calculator import yen_ja
-from ..tools.parse import find_employees, find_money
+from ..tools.parse import EMPLOYEES, find_employees, find_money
 from ..tools.rules import ProgramRules, Rate, Source, Sources, rate_value, slide_texts, source_problem
 from ..yamlio import load_yaml
 
@@ -67,6 +67,15 @@ def read_size(text: str) -> StatedSize:
         elif investment is None and (INVESTMENT_BEFORE.search(before) or INVESTMENT_AFTER.search(after)):
             investment, written["investment"] = money.yen, text[money.start : money.end].strip()
     return StatedSize(revenue, find_employees(q), investment, written)
+
+
+REVENUE_PHRASE = re.compile(r"(?:年商|年間売上|売上高?|売り上げ)(?:高|額)?(?:は|が|:)?(?:約|およそ)?\s*[\d,.]+\s*(?:兆|億|千万|百万|万)*円?")
+
+
+def without_size(text: str) -> str:
+    """The text less the headcount and revenue it states (「従業員は40人で」「年商25億円の」): the size is this module's
+    signal, and 従業員 is a word of every program's conditions, no program's need."""
+    return REVENUE_PHRASE.sub(" ", EMPLOYEES.sub(" ", text))
 
 
 class _Strict(BaseModel):

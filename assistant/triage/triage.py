@@ -28,7 +28,7 @@ from ..text import nfkc
 from ..yamlio import load_yaml
 from .directory import CONTACTS_FILE, Directory
 from .profiles import Match, ProgramProfiles, without
-from .size import load_size_table, read_size
+from .size import load_size_table, read_size, without_size
 
 log = logging.getLogger("assistant.triage")
 
@@ -218,7 +218,7 @@ class Triage:
         if not named and not loose and (unknown or scope.personal_matter(named_text)):
             return []  # a measure of another body, or a personal matter (年金, 自家用車): out of scope
         stats = self.assistant.retriever.stats
-        wanted = self._without_introduction(text)  # the text less 「商工会議所の職員です。」
+        wanted = without_size(self._without_introduction(text))  # less 「商工会議所の職員です。」 and 「従業員40人」
         key = stats.key_terms(wanted)
         matches = self.profiles.match(key, {*named, *loose}, limit=len(registry.programs))
         asking, contrasted = self._asked_part(named_text)
