@@ -69,7 +69,9 @@ def read_size(text: str) -> StatedSize:
     return StatedSize(revenue, find_employees(q), investment, written)
 
 
-REVENUE_PHRASE = re.compile(r"(?:年商|年間売上|売上高?|売り上げ)(?:高|額)?(?:は|が|:)?(?:約|およそ)?\s*[\d,.]+\s*(?:兆|億|千万|百万|万)*円?")
+REVENUE_PHRASE = re.compile(
+    r"(?:年商|年間売上|売上高?|売り上げ)(?:高|額)?(?:は|が|:)?(?:約|およそ)?\s*[\d,.]+\s*(?:兆|億|千万|百万|万)*円?"
+)
 
 
 def without_size(text: str) -> str:
