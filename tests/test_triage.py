@@ -431,9 +431,11 @@ def test_an_investment_too_large_for_a_program_demotes_it(assistant):
     assert assistant.rulebook.get("jizokuka").most_covered(10**7) == 2_500_000  # 2026: 上限250万 (no uplift stated)
 
 
-def test_key_terms_leave_out_bare_punctuation(assistant):
+def test_key_terms_leave_out_bare_punctuation_and_pair_no_words_across_it(assistant):
     key = assistant.retriever.stats.key_terms("社員1,500人の部品メーカーです")
     assert "," not in key and "1," not in key and "部品メーカー" in key
+    key = assistant.retriever.stats.key_terms("デジタル投資をしたときに、補助金ではなく")
+    assert "投資補助" not in key and "補助金" in key  # no bigram across 、
 
 
 def test_kana_inflections_do_not_count_for_a_program(corpus):
