@@ -26,7 +26,8 @@ _QUESTION_WORDS = {
 }
 # 何者, 何件 … ask for a count; a lone kana is a verb stem or ending (い, し, さ).
 _FILLER = re.compile(r"^何.|^[ぁ-ん]$")
-_PUNCTUATION = re.compile(r"^[^\w]+$")  # 、 and the comma of 1,500: no word, and no bigram across it
+_PUNCTUATION = re.compile(r"^[^\w]+$")  # the comma of 1,500 is no word
+_CLAUSE = re.compile(r"[、。!?！？「」『』()（）\n]+")
 # What kind of answer the question asks for (its intent), and how a line that gives one looks.
 _INTENTS: dict[str, re.Pattern[str]] = {
     "amount": re.compile(r"いくら|上限|下限|金額|補助額|率|万円|円|予算|要求額|費用|料金|受講料|会費|割合|何割|何%"),
@@ -84,13 +85,15 @@ class TermStats:
         """Content terms of the question and of its paraphrase synonyms: words other than question words, plus
         bigrams of adjacent ones."""
         question = f"{question} {self.synonyms.expansion(question)}".strip()
-        tokens = [t for t in tokenize(question) if t not in _QUESTION_WORDS and not _FILLER.match(t)]
-        words = [t for t in tokens if not _PUNCTUATION.match(t)]
-        pairs = [  # 14回, 23次 stay whole
-            a + b
-            for a, b in itertools.pairwise(tokens)
-            if not b.isdigit() and not _PUNCTUATION.match(a) and not _PUNCTUATION.match(b)
-        ]
+        words: list[str] = []
+        pairs: list[str] = []
+        for clause in _CLAUSE.split(question):  # no bigram across 、 or 。 (投資をしたときに、補助金 is no 投資補助)
+            tokens = [
+                t for t in tokenize(clause) if t not in _QUESTION_WORDS and not _FILLER.match(t)
+                and not _PUNCTUATION.match(t)
+            ]
+            words += tokens
+            pairs += [a + b for a, b in itertools.pairwise(tokens) if not b.isdigit()]  # 14回, 23次 stay whole
         return list(dict.fromkeys([t for t in words if not t.isdigit()] + pairs))
 
     def known(self, term: str) -> bool:
