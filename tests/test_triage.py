@@ -475,3 +475,25 @@ def test_the_stated_size_is_no_description_word():
 
     text = without_size("従業員は40人で、ITが得意な人はいません。年商25億円の会社です")
     assert "従業員" not in text and "25億" not in text and "ITが得意な人" in text
+
+
+@pytest.mark.integration
+def test_a_question_about_the_whole_goes_to_the_program_the_parts_belong_to(engine, corpus):
+    assert set(corpus.registry.parts("chiiki_digital_jinzai")) == {"manabi_dx", "manabi_dx_quest"}
+    text = "ものづくり補助金や持続化補助金、IT導入補助金をひとまとめにした国の事業全体の名前と予算規模を知りたい"
+    r = engine.run("x", text, dt.date.fromisoformat(TODAY))
+    assert r.program_details[0]["id"] == "seisansei_kakumei" and "事業全体" in r.program_details[0]["reason"]
+    # without asking for the whole, the parts named are the answer
+    r = engine.run("x", "ものづくり補助金と持続化補助金の違いを教えて", dt.date.fromisoformat(TODAY))
+    assert {d["id"] for d in r.program_details[:2]} == {"monodukuri", "jizokuka"}
+
+
+def test_part_of_must_name_a_registered_program(tmp_path):
+    from assistant.errors import DataError
+    from assistant.ingest.programs import load_registry
+
+    (tmp_path / "programs.yaml").write_text(
+        "programs:\n  - {id: a, name: 制度A, category: 補助金, part_of: no_such}\n", encoding="utf-8"
+    )
+    with pytest.raises(DataError, match="part_of"):
+        load_registry(tmp_path)

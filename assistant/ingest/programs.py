@@ -27,6 +27,7 @@ class Program(BaseModel):
     renamed: object | None = None
     summary: str = ""
     decks: list[str] = Field(default_factory=list)
+    part_of: str | None = None  # the program this is a part of (マナビDX: 1層 of 地域デジタル人材育成・確保推進事業)
 
     @cached_property
     def forms(self) -> tuple[str, ...]:
@@ -59,6 +60,10 @@ def _key(s: str) -> str:
 @dataclass(frozen=True)
 class Registry:
     programs: tuple[Program, ...]
+
+    def parts(self, program_id: str) -> list[str]:
+        """The programs that are parts of ``program_id`` (its 1層, 2層 …; its (1), (2) …)."""
+        return [p.id for p in self.programs if p.part_of == program_id]
 
     def get(self, program_id: str) -> Program:
         for p in self.programs:
@@ -153,4 +158,8 @@ def load_registry(corpus_dir: Path) -> Registry:
             if form in seen and seen[form] != p.id:
                 raise DataError(f"{path}: 名称「{form}」が「{seen[form]}」と「{p.id}」の両方に登録されています。")
             seen[form] = p.id
+    ids = {p.id for p in programs}
+    for p in programs:
+        if p.part_of is not None and (p.part_of not in ids or p.part_of == p.id):
+            raise DataError(f"{path}: 施策「{p.id}」の part_of「{p.part_of}」は登録されていません。")
     return Registry(programs=tuple(programs))

@@ -74,6 +74,8 @@ INTRODUCTION = re.compile(  # 「商工会議所の職員です」「会計事�
     r"^[^、]{0,30}(?:(?:会社|店|屋|メーカー|事務所|員|担当者?|部|課|室|法人|組合|会議所|商工会|業者?|社長|代表|店主|経営者"
     r"|オーナー|学校|市|町|村|県|会|団体)(?:です|でございます|と申します)|をしています|をやっています)$"
 )
+WHOLE = re.compile(r"(全体像|事業全体|全体の(?:名前|名称|仕組み|事業)|[一ひ]とつの事業として|総称|大元の事業)")
+WHOLE_AMONG = 5  # … when two of its parts are among the best five: it gains the score of the best of them
 CONTRAST = re.compile(r"(?:それとは別に|とは別に|ではなく|じゃなくて|以外(?:に|で|の)|のほかに|の他に)")
 CATEGORIES = ("補助金", "人材育成", "セキュリティ", "相談窓口", "その他")
 CHOICE = re.compile(r"(どっち|どちら)[^。?？]{0,15}(いい|よい|良い|べき|分から|迷)")
@@ -198,14 +200,15 @@ class Triage:
         registry = self.corpus.registry
         scores: dict[str, _Score] = {}
 
-        def add(pid: str, value: float, reason: str, evidence: str = "", signal: str = "named") -> None:
+        def add(pid: str, value: float, reason: str, evidence: str = "", signal: str = "named",
+                lead: bool = False) -> None:
             s = scores.setdefault(pid, _Score(pid))
             s.score += value
             s.parts[signal] = s.parts.get(signal, 0.0) + value
             if evidence:
                 s.evidence.add(evidence)
             if reason not in s.reasons:
-                s.reasons.append(reason)
+                s.reasons.insert(0 if lead else len(s.reasons), reason)  # the first is the one shown
 
         named_text = OF_SUBSIDY.sub(r"\1", text)  # 事業承継の補助金 → 事業承継補助金, as the registry writes it
         focus = set(registry.find(" ".join("".join(m) for m in FOCUS.findall(named_text))))
@@ -294,6 +297,14 @@ class Triage:
         for pid in self.sizes.too_small(text, size):  # 数十億円の投資 is not a matter for a program capped at 1億円
             if pid in scores:
                 scores[pid].score *= TOO_SMALL_FACTOR
+        if WHOLE.search(text):  # 「三層で育てる事業の全体像」: the program the fitting ones are parts of
+            ranked = [s.program for s in sorted(scores.values(), key=lambda s: -s.score)][:WHOLE_AMONG]
+            for pid in dict.fromkeys(registry.get(p).part_of for p in ranked if registry.get(p).part_of):
+                parts = [p for p in ranked if p in registry.parts(pid)]
+                if len(parts) >= 2:
+                    names = "・".join(f"「{registry.get(p).name}」" for p in parts)
+                    best = max(scores[p].score for p in parts)  # the whole fits as well as its best part
+                    add(pid, best, f"{names}を含む事業全体についてのご相談です", signal="whole", lead=True)
         return sorted(scores.values(), key=lambda s: -s.score)
 
     @staticmethod
