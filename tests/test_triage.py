@@ -497,3 +497,21 @@ def test_part_of_must_name_a_registered_program(tmp_path):
     )
     with pytest.raises(DataError, match="part_of"):
         load_registry(tmp_path)
+
+
+def test_the_third_place_goes_to_a_need_of_its_own():
+    from assistant.triage.triage import _distinct, _Score
+
+    def score(pid: str, value: float, *evidence: str, context: bool = False) -> _Score:
+        return _Score(pid, value, evidence=set(evidence), parts={"context": 0.4} if context else {})
+
+    ranked = [
+        score("jizokuka", 2.1, "チラシ・作", "word:改装"),
+        score("monodukuri", 1.2, "設備", "word:設備"),
+        score("shoryokuka", 0.9, "設備"),  # the same need as ものづくり
+        score("it_dounyu", 0.6, "word:補助金"),  # words only
+        score("dx_nintei", 0.5, "named:dx_nintei", context=True),  # named to set the scene
+        score("jigyo_shokei", 0.45, "引き継ぐ"),  # a need no better program answers
+    ]
+    assert [s.program for s in _distinct(ranked)][:3] == ["jizokuka", "monodukuri", "jigyo_shokei"]
+    assert [s.program for s in _distinct(ranked[:5])] == [s.program for s in ranked[:5]]  # nothing to promote

@@ -361,7 +361,8 @@ class Triage:
     def run(self, inquiry_id: str, text: str, today: dt.date) -> TriageResult:
         q = " ".join(nfkc(text).split())
         registry = self.corpus.registry
-        ranked = [s for s in self._scores(q) if s.score >= MIN_SCORE][:3] if q else []
+        scored = [s for s in self._scores(q) if s.score >= MIN_SCORE] if q else []
+        ranked = scored[:2] + [s for s in _distinct(scored) if s not in scored[:2]][:1]  # the third: a need of its own
         reasons: list[str] = []
         if not ranked:
             reasons.append("資料にある制度に当てはまりません（対象外の可能性）")
@@ -520,6 +521,23 @@ class Triage:
             lines.append("内容を確認のうえ、担当者より改めてご連絡いたします。")
         lines.append("申請の際は、必ず最新の公募要領をご確認ください。")
         return "".join(lines)
+
+
+def _distinct(ranked: list[_Score]) -> list[_Score]:
+    """The ranking with the programs that answer a need of their own (「引き継ぐ」: 事業承継) first, then the others
+    in their order (省力化 after ものづくり for the same 「設備」, a program found by its words only): an inquiry with
+    three needs gets one program for each in its first three."""
+    covered: set[str] = set()
+    first: list[_Score] = []
+    later: list[_Score] = []
+    for s in ranked:
+        needs = {e for e in s.evidence if not e.startswith(("word:", "sentence:"))}
+        if "context" in s.parts:  # a program named to set the scene answers no need
+            needs = {e for e in needs if not e.startswith("named:")}
+        own = not first or bool(needs - covered)  # the best, or a program answering a need no better one answers
+        (first if own else later).append(s)
+        covered |= needs
+    return first + later
 
 
 def _ja_date(iso: str) -> str:
