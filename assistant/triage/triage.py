@@ -1,11 +1,14 @@
 """Help-desk triage of one inquiry: programs best first with a reason, contacts and deadlines from the slides,
 whether a person must look at it, a category and a polite draft reply, with citations.
 
-Programs are scored from five signals: the programs named in the text (aliases include common misspellings; a program
+Programs are scored from six signals: the programs named in the text (aliases include common misspellings; a program
 named only to set the scene yields to the one asked about), how well each program's own slides fit the inquiry's words
-(``profiles.py``), the same for each sentence of a longer inquiry, everyday words for a need (``corpus/needs.yaml``)
-and the hybrid retriever's slides (one vote per program, by rank). Whether a person must look at it follows from the
-kind of evidence for the best program, not from its score alone.
+(``profiles.py``; a first sentence that only introduces the caller and the size they state left out), the same for each
+sentence of a longer inquiry, everyday words for a need (``corpus/needs.yaml``), the size the inquiry states (``size.py``:
+revenue, headcount, a planned investment) and the hybrid retriever's slides (one vote per program, by rank). An inquiry
+about a whole (事業全体) goes to the program the fitting ones are parts of; the third place goes to a program that
+answers a need of its own. Whether a person must look at it follows from the kind of evidence for the best program,
+not from its score alone.
 """
 
 from __future__ import annotations
