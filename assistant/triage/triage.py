@@ -3,9 +3,10 @@ whether a person must look at it, a category and a polite draft reply, with cita
 
 Programs are scored from six signals: the programs named in the text (aliases include common misspellings; a program
 named only to set the scene yields to the one asked about), how well each program's own slides fit the inquiry's words
-(``profiles.py``; a first sentence that only introduces the caller and the size they state left out), the same for each
-sentence of a longer inquiry, everyday words for a need (``corpus/needs.yaml``), the size the inquiry states (``size.py``:
-revenue, headcount, a planned investment) and the hybrid retriever's slides (one vote per program, by rank). An inquiry
+(``profiles.py``; a first sentence that only introduces the caller and the size they state left out), the same for
+each sentence of a longer inquiry, everyday words for a need (``corpus/needs.yaml``), the size the inquiry states
+(``size.py``: revenue, headcount, a planned investment) and the hybrid retriever's slides (one vote per program, by
+rank). An inquiry
 about a whole (事業全体) goes to the program the fitting ones are parts of; the third place goes to a program that
 answers a need of its own. Whether a person must look at it follows from the kind of evidence for the best program,
 not from its score alone.
