@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from .errors import DataError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -38,3 +41,14 @@ def load_yaml(path: Path) -> Any:
         raise DataError(f"{path} を読めません: {exc}") from exc
     except yaml.YAMLError as exc:
         raise DataError(f"{path} の YAML が正しくありません: {exc}") from exc
+
+
+def load_model(path: Path, model: type[M], empty: Any = None) -> M:
+    """A YAML file validated against a pydantic model (``empty`` for an empty file); its first problem is a DataError
+    naming the file and the key (a misspelt ``weight`` in needs.yaml: 「needs.0.wieght」)."""
+    try:
+        return model.model_validate(load_yaml(path) or ({} if empty is None else empty))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise DataError(f"{path.name}: 形式が正しくありません: {where}: {first['msg']}") from exc

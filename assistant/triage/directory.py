@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..directives import is_directive_line
 from ..errors import DataError
 from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
 from ..text import display_line, nfkc
-from ..yamlio import load_yaml
+from ..yamlio import load_model
 from .profiles import owned_lines
 
 CONTACTS_FILE = "contacts.yaml"
@@ -78,11 +78,7 @@ class ContactsFile(_Strict):
 def load_curated(corpus: Corpus, path: Path) -> dict[str, list[Contact]]:
     """``contacts.yaml`` as Contacts, in the file's order. Refuses an unknown program or deck, and a value that is
     not printed on the slide it cites."""
-    try:
-        data = ContactsFile.model_validate(load_yaml(path) or {"contacts": {}})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise DataError(f"{path.name}: 形式が正しくありません: {first['loc']} {first['msg']}") from exc
+    data = load_model(path, ContactsFile, {"contacts": {}})
     known = {p.id for p in corpus.registry.programs}
     out: dict[str, list[Contact]] = {}
     for program, items in data.contacts.items():

@@ -14,7 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import DataError
 from ..ingest.corpus import Corpus
@@ -22,7 +22,7 @@ from ..text import nfkc
 from ..tools.calculator import yen_ja
 from ..tools.parse import EMPLOYEES, find_employees, find_money
 from ..tools.rules import ProgramRules, Rate, Source, Sources, rate_value, slide_texts, source_problem
-from ..yamlio import load_yaml
+from ..yamlio import load_model
 
 SIZE_FILE = "company_size.yaml"
 VAGUE = re.compile(r"数(十|百|千)?(?=億|千万|百万|万)")  # 数十億円 → 30億円, 数千万円 → 3千万円: same length,
@@ -179,12 +179,7 @@ def load_size_table(corpus: Corpus, corpus_dir: Path, rules: dict[str, ProgramRu
     path = corpus_dir / SIZE_FILE
     if not path.exists():
         return SizeTable(SizeFile(), rules)
-    try:
-        data = SizeFile.model_validate(load_yaml(path) or {})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise DataError(f"{path.name}: 形式が正しくありません: {where}: {first['msg']}") from exc
+    data = load_model(path, SizeFile)
     known = {p.id for p in corpus.registry.programs}
     texts = slide_texts(corpus)
     items = [(f"menu.{i}", row.program, row.source) for i, row in enumerate(data.menu)]

@@ -20,7 +20,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..answer.grounding import Evidence, check_figures, tool_text
 from ..errors import DataError
@@ -29,7 +29,7 @@ from ..ingest.segment import Slide
 from ..privacy import log_failure
 from ..service import Assistant
 from ..text import nfkc
-from ..yamlio import load_yaml
+from ..yamlio import load_model
 from .directory import CONTACTS_FILE, Directory
 from .profiles import Match, ProgramProfiles, without
 from .size import load_size_table, read_size, without_size
@@ -169,12 +169,7 @@ def load_needs(corpus_dir: Path, known: set[str] | None = None) -> list[Need]:
     path = corpus_dir / NEEDS_FILE
     if not path.exists():
         return []
-    try:
-        data = _NeedsFile.model_validate(load_yaml(path) or {})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise DataError(f"{path.name}: 形式が正しくありません: {where}: {first['msg']}") from exc
+    data = load_model(path, _NeedsFile)
     for i, item in enumerate(data.needs):
         unknown = [p for p in item.programs if known is not None and p not in known]
         if unknown:
