@@ -348,6 +348,8 @@ def test_a_rhetorical_question_is_a_complaint_and_a_plain_one_is_not(engine):
         ("年商は25億円ほどです。倉庫に3億円くらいかけるつもりです", 25 * 10**8, None, 3 * 10**8),
         ("従業員2,000人規模の中堅メーカーです。数十億円の投資を計画しています", None, 2000, 30 * 10**8),
         ("売上高:約1億2,000万円、社員8名。総額数千万円で建て替えます", 12 * 10**7, 8, 3 * 10**7),
+        ("充填機(2,000万円くらい)を入れたい。新ライン増設(10億円規模)も", None, None, 2 * 10**7),
+        ("新ライン増設(10億円規模)を検討しています", None, None, 10**9),
         # a cap the caller quotes is not what they plan to spend; an amount without a cue is neither
         ("一般型は上限が1億円だと聞きました。100万円もらえますか", None, None, None),
     ],

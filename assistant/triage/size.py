@@ -27,10 +27,14 @@ from ..yamlio import load_model
 SIZE_FILE = "company_size.yaml"
 VAGUE = re.compile(r"数(十|百|千)?(?=億|千万|百万|万)")  # 数十億円 → 30億円, 数千万円 → 3千万円: same length,
 VAGUE_DIGITS = {"": "3", "十": "30", "百": "3百", "千": "3千"}  # so a span of the reading is a span of the text
-ABOUT = r"(?:は|が|:|で)?(?:約|およそ|ざっと|だいたい)?\s*$"
-REVENUE_BEFORE = re.compile(r"(?:年商|年間売上|売上高?|売り上げ)(?:高|額)?" + ABOUT)
-INVESTMENT_BEFORE = re.compile(r"(?:総額|投資額|総事業費|事業費|投資規模)" + ABOUT)
-INVESTMENT_AFTER = re.compile(r"^(?:くらい|ほど|程度|前後|規模|ぐらい)*(?:の|を)?(?:設備)?(?:投資|かけ|投じ|つぎ込)")
+ABOUT = r"(?:は|が|:|で)?(?:約|およそ|ざっと|だいたい)?"
+REVENUE_BEFORE = re.compile(r"(?:年商|年間売上|売上高?|売り上げ)(?:高|額)?" + ABOUT + r"\s*$")
+INVESTMENT_BEFORE = re.compile(  # 「総額30億円」「新ライン増設(10億円規模)」
+    r"(?:(?:総額|投資額|総事業費|事業費|投資規模)" + ABOUT + r"|(?:増設|新設|建設|設備投資|導入|入れ替え|更新)[(（])\s*$"
+)
+INVESTMENT_AFTER = re.compile(  # 「3億円くらいかける」「2,000万円くらい)を入れて」「数十億円規模の投資」
+    r"^(?:くらい|ほど|程度|前後|規模|ぐらい|[)）])*(?:の|を|で)?(?:設備|機械|ライン)?(?:投資|かけ|投じ|つぎ込|入れ|導入|購入|買い|建て|増設)"
+)
 GROWTH = "売上拡大"  # the table's column of programs for growth investments
 TOO_SMALL_SHARE = Fraction(1, 2)
 SUBSIDY_MATTER = re.compile(r"補助|助成|投資|設備")  # revenue and investment speak for subsidies only
