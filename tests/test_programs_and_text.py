@@ -35,3 +35,11 @@ def test_nfkc_maps_compatibility_kanji_and_full_width():
 
 def test_fugashi_tokenises_japanese():
     assert "インボイス" in tokenize("インボイス制度への対応")
+
+
+def test_a_synonym_of_two_parts_needs_both():
+    from assistant.ingest.synonyms import Entry, Synonyms
+
+    syn = Synonyms((Entry(words=["専門家+来て"], means=["専門家を派遣"], source="003"),))
+    assert syn.expansion("専門家にお店まで来てもらえますか") == "専門家を派遣"
+    assert syn.expansion("専門家に相談したい") == "" and syn.expansion("来てください") == ""

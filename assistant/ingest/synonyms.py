@@ -26,11 +26,12 @@ class Synonyms:
     entries: tuple[Entry, ...] = ()
 
     def expansion(self, question: str) -> str:
-        """The deck words for the everyday words in ``question`` (パソコン → PC 端末), not already in it."""
+        """The deck words for the everyday words in ``question`` (パソコン → PC 端末), not already in it. A word
+        "A+B" is there when both parts are (専門家+来てもら: 専門家にお店まで来てもらう)."""
         q = nfkc(question).lower()
         out: list[str] = []
         for e in self.entries:
-            if any(nfkc(w).lower() in q for w in e.words):
+            if any(all(part in q for part in nfkc(w).lower().split("+")) for w in e.words):
                 out += [m for m in e.means if nfkc(m).lower() not in q and m not in out]
         return " ".join(out)
 
