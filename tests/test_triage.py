@@ -517,3 +517,23 @@ def test_the_third_place_goes_to_a_need_of_its_own():
     ]
     assert [s.program for s in _distinct(ranked)][:3] == ["jizokuka", "monodukuri", "jigyo_shokei"]
     assert [s.program for s in _distinct(ranked[:5])] == [s.program for s in ranked[:5]]  # nothing to promote
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "補助金の振込の件で、どうにも納得がいきません。",
+        "事務局に何度電話してもつながりません。国として何とかしてください。",
+        "(かなりご立腹)返還しろと言われた。誰が決めたのか説明しろ。",
+    ],
+)
+def test_complaints_in_other_words(text):
+    from assistant.triage.triage import COMPLAINT
+
+    assert COMPLAINT.search(text)
+
+
+def test_a_polite_request_for_help_is_no_complaint():
+    from assistant.triage.triage import COMPLAINT
+
+    assert not COMPLAINT.search("なんとか資金を工面したいので、使える補助金の説明をお願いできますか")
