@@ -2,7 +2,7 @@
 
 python eval/run_triage.py [--dataset FILE ...] [--failures] [--today 2026-03-01]
 
-Without --dataset it runs the development sets (eval/triage_dev.yaml, eval/triage_dev2.yaml); the held-out set is
+Without --dataset it runs the development sets (eval/triage_dev.yaml, dev2, dev3, dev4); the held-out set is
 run only when named: --dataset eval/triage_test.yaml.
 """
 
@@ -19,7 +19,7 @@ from assistant.triage.triage import Triage
 
 HERE = Path(__file__).resolve().parent
 TODAY = dt.date(2026, 3, 1)  # fixed, so deadlines in the decks are judged the same way on every run
-DEV_SETS = (HERE / "triage_dev.yaml", HERE / "triage_dev2.yaml")
+DEV_SETS = tuple(HERE / f"triage_{name}.yaml" for name in ("dev", "dev2", "dev3", "dev4"))
 
 
 def main() -> None:
