@@ -6,10 +6,9 @@ named only to set the scene yields to the one asked about), how well each progra
 (``profiles.py``; a first sentence that only introduces the caller and the size they state left out), the same for
 each sentence of a longer inquiry, everyday words for a need (``corpus/needs.yaml``), the size the inquiry states
 (``size.py``: revenue, headcount, a planned investment) and the hybrid retriever's slides (one vote per program, by
-rank). An inquiry
-about a whole (事業全体) goes to the program the fitting ones are parts of; the third place goes to a program that
-answers a need of its own. Whether a person must look at it follows from the kind of evidence for the best program,
-not from its score alone.
+rank). An inquiry about a whole (事業全体) goes to the program the fitting ones are parts of; the third place goes to a
+program that answers a need of its own. Whether a person must look at it follows from the kind of evidence for the
+best program, not from its score alone.
 """
 
 from __future__ import annotations
@@ -88,7 +87,8 @@ STATUS = re.compile(  # the caller's own application: its result, its number, wh
 )
 COMPLAINT = re.compile(
     r"(苦情|クレーム|納得が?(?:でき|い)(?:ない|ません)|納得が?いき(?:ません|かね)|不満|立腹|説明しろ|そんな話は聞いて"
-    r"|(?:何とか|なんとか)して(?:ください|ほしい|くれ)|つながりません|繋がりません|おかしい|責任者|ふざけ|抗議|不当|怒り|怒って|腹が立|失礼(?:な|だ|です|すぎ)"
+    r"|(?:何とか|なんとか)して(?:ください|ほしい|くれ)|つながりません|繋がりません"
+    r"|おかしい|責任者|ふざけ|抗議|不当|怒り|怒って|腹が立|失礼(?:な|だ|です|すぎ)"
     r"|対応が悪い|つながらない|繋がらない|どうなって|どういうこと|止めて(?:ほしい|ください|もらえ)|やめさせ|まだ(?:入金|振り?込|届)"
     r"|遅すぎ|短すぎ|いつまで待|たらい回し|後回し|説明してほしい|誘導され|騙さ|だまさ|話が違|返金|何も来ません|連絡(?:も|が)(?:ない|来ない)"
     r"|返事が(?:ない|なく|来ない|こない)|話が進ま|まともに(?:動|対応|使え)|ちゃんとした(?:人|専門家|担当|対応)"
