@@ -539,3 +539,11 @@ def test_a_polite_request_for_help_is_no_complaint():
     from assistant.triage.triage import COMPLAINT
 
     assert not COMPLAINT.search("なんとか資金を工面したいので、使える補助金の説明をお願いできますか")
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("marker", ["それとは別件で、", "別件ですが、", "話は変わりますが、"])
+def test_a_change_of_subject_sets_the_named_program_aside(engine, marker):
+    text = f"持続化補助金は商工会と進めています。{marker}取引先にセキュリティ対策の宣言を求められました。何をすれば"
+    asking, contrasted = engine._asked_part(text)
+    assert contrasted and "持続化" not in asking and "宣言" in asking

@@ -79,7 +79,9 @@ INTRODUCTION = re.compile(  # 「商工会議所の職員です」「会計事�
 )
 WHOLE = re.compile(r"(全体像|事業全体|全体の(?:名前|名称|仕組み|事業)|[一ひ]とつの事業として|総称|大元の事業)")
 WHOLE_AMONG = 5  # … when two of its parts are among the best five: it gains the score of the best of them
-CONTRAST = re.compile(r"(?:それとは別に|とは別に|ではなく|じゃなくて|以外(?:に|で|の)|のほかに|の他に)")
+CONTRAST = re.compile(
+    r"(?:それとは別に|とは別に|別件(?:で|ですが|として)|話は変わりますが|ではなく|じゃなくて|以外(?:に|で|の)|のほかに|の他に)"
+)
 CATEGORIES = ("補助金", "人材育成", "セキュリティ", "相談窓口", "その他")
 CHOICE = re.compile(r"(どっち|どちら)[^。?？]{0,15}(いい|よい|良い|べき|分から|迷)")
 STATUS = re.compile(  # the caller's own application: its result, its number, when money or a decision comes
