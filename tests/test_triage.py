@@ -259,6 +259,9 @@ def test_profiles_keep_each_programs_own_words(corpus):
     assert "特別利率" in profiles.text["jfc_dx_yushi"] and "特別利率" not in profiles.text["dx_nintei"]
     assert "別枠での追加保証" in profiles.text["shinyo_hoken_tokurei"]
     assert "別枠での追加保証" not in profiles.text["jfc_dx_yushi"]
+    # 「2.税制による支援措置<DX投資促進税制>」 opens the tax measure's part of DX認定's slide; 「3.」 returns to DX認定
+    assert "特別償却30%" in profiles.text["dx_toushi_zeisei"] and "特別償却30%" not in profiles.text["dx_nintei"]
+    assert "ロゴマーク提供" in profiles.text["dx_nintei"]
     # a table of contents opens no section: the text after 003's agenda is not サプライチェーン…対策促進事業's
     sections = owned_lines(corpus)["003_3603fba03cb2dc61.txt#15"]
     assert not any("supply_chain_cyber" in owners for line, owners, _ in sections if "リスキリング" in line)

@@ -28,6 +28,8 @@ from ..text import display_line, nfkc
 CONTENTS = re.compile(r"・{3,}|\.{4,}|…{2,}")  # the leader dots of a table of contents entry
 NUMBERED = re.compile(r"^[\s(（]*[\d①-⑳]|^\s*[・•●◆■□○]")  # 「4」「(1)」「①」「・」: a list entry, not 「(J-Grants)」
 KANA_ONLY = re.compile(r"[ぁ-ゖー]+")  # でき, かけ, くれる: the inflections of any request, no program's word
+DOTTED = re.compile(r"^\s*\d{1,2}[.．](?!\d)")  # 「2.」: a numbered part of a slide about one program
+DOTTED_CHARS = 60
 PAGE_NUMBER = re.compile(r"\d{1,3}")  # a slide's page number, alone on its line
 SECTION_NUMBER = re.compile(r"^[\s\d・•●◆■□○①-⑳()（）.．]+")  # 「4」「①」「・」 before a catalogue section's name
 K1 = 1.2
@@ -51,9 +53,10 @@ Owned = list[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]]
 def owned_lines(corpus: Corpus) -> dict[str, Owned]:
     """Every non-empty line of every slide (as displayed) with the programs it speaks for. A table row: the programs
     it names, else the slide's. Another line: the program whose section it is in (the slide's topic or only
-    program, or the last short line that began with a program's name: 「4情報セキュリティ診断/…」), and any other
-    program it names. A slide that names no program (◆実施概要) continues the last section of the slide before it in
-    the same deck, as slide boundaries are heuristic."""
+    program, or the last short line that began with a program's name: 「4情報セキュリティ診断/…」; on a slide about
+    one program, a 「2.」 line naming one other), and any other program it names. A slide that names no program
+    (◆実施概要) continues the last section of the slide before it in the same deck, as slide boundaries are
+    heuristic."""
     registry = corpus.registry
     out: dict[str, Owned] = {}
     carry: tuple[str, str | None] = ("", None)  # (deck, the owner at the end of the previous slide)
@@ -79,6 +82,9 @@ def owned_lines(corpus: Corpus) -> dict[str, Owned]:
             header = None
             if CONTENTS.search(line) or (i and CONTENTS.search(rows[i - 1][1]) and len(line) <= HEADING_CHARS):
                 owner = None  # 「(8) サプライチェーン・中小企業 ・・・ 30」 and its wrapped rest: a table of contents
+            elif DOTTED.match(line) and len(line) <= DOTTED_CHARS and slide.topic:
+                # 「2.税制による支援措置<DX投資促進税制>」 opens the measure it names; 「3.中小企業者を…」 the topic
+                owner = named[0] if len(named) == 1 else slide.topic[0]
             elif _is_heading(raw, line, rows[i + 1][1] if i + 1 < len(rows) else "", bool(slide.topic)):
                 owner = registry.named_at_start(SECTION_NUMBER.sub("", line)) or owner
             programs = tuple(dict.fromkeys([owner, *named] if owner else named))
