@@ -459,6 +459,7 @@ def test_kana_inflections_do_not_count_for_a_program(corpus):
     [
         ("商工会の経営指導員です。会員の店が困っています", "会員の店が困っています"),
         ("会計事務所をやっています。顧問先の相談です", "顧問先の相談です"),
+        ("信用金庫で融資を担当しております。取引先の相談です", "取引先の相談です"),
         ("パソコンに変な警告画面が出て消えないんです。どこに相談すれば", None),  # a need, not who the caller is
         ("セキュリティが心配です。何から始めれば", None),
         ("商工会議所の職員です", None),  # one sentence: nothing else to go by

@@ -75,7 +75,8 @@ ASKS = re.compile(  # a sentence that says what the caller wants
 )
 INTRODUCTION = re.compile(  # 「商工会議所の職員です」「会計事務所をやっています」: who calls, not what they need
     r"^[^、]{0,30}(?:(?:会社|店|屋|メーカー|事務所|員|担当者?|部|課|室|法人|組合|会議所|商工会|業者?|社長|代表|店主|経営者"
-    r"|オーナー|学校|市|町|村|県|会|団体)(?:です|でございます|と申します)|をしています|をやっています)$"
+    r"|オーナー|学校|市|町|村|県|会|団体)(?:です|でございます|と申します)|をしています|をやっています|をしております"
+    r"|(?:担当|経営|運営)(?:して|いたして)おります)$"
 )
 WHOLE = re.compile(r"(全体像|事業全体|全体の(?:名前|名称|仕組み|事業)|[一ひ]とつの事業として|総称|大元の事業)")
 WHOLE_AMONG = 5  # … when two of its parts are among the best five: it gains the score of the best of them
