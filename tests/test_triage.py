@@ -138,11 +138,12 @@ def test_personal_data_never_reaches_logs(settings, tmp_path, caplog):
         ("triage_dev.yaml", 1.0, 0.981, 1.0),
         ("triage_dev2.yaml", 0.946, 0.982, 0.975),
         ("triage_dev3.yaml", 0.883, 0.967, 1.0),
-        ("triage_dev4.yaml", 0.867, 0.95, 0.958),
+        ("triage_dev4.yaml", 0.917, 0.967, 0.979),
         ("triage_test.yaml", 0.867, 0.956, 0.969),
         ("triage_blind.yaml", 0.822, 0.911, 0.969),
         ("triage_blind2.yaml", 0.88, 0.94, 0.923),
-        ("triage_blind3.yaml", 0.8, 0.84, 0.838),
+        ("triage_blind3.yaml", 0.82, 0.86, 0.865),
+        ("triage_blind4.yaml", 0.74, 0.82, 0.833),
     ],
 )
 def test_triage_benchmark_does_not_regress(engine, dataset, top1, top3, contacts):
