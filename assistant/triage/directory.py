@@ -19,14 +19,13 @@ from ..directives import is_directive_line
 from ..errors import DataError
 from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
-from ..text import display_line, nfkc
+from ..text import EMAIL, display_line, nfkc
 from ..yamlio import load_model
 from .profiles import owned_lines
 
 CONTACTS_FILE = "contacts.yaml"
 
 PHONE = re.compile(r"(?<![\d-])\(?0\d{1,4}\)?-\d{1,4}-\d{3,4}(?![\d-])")
-EMAIL = re.compile(r"[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 URL = re.compile(r"https?://[^\s)）>」\]\"'、]+")
 CONTACT_LABEL = re.compile(r"(問い?合わ?せ|問合せ|お問合せ|連絡先|電話|TEL|窓口|相談先)")
 WINDOW_LABEL = re.compile(r"^【?(?:お?問い?合わ?せ先?|お問合せ先|問合せ先)】?\s*[:：]?\s*(.*)$")
