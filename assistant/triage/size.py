@@ -140,7 +140,7 @@ class SizeTable:
                     revenue = size.written["revenue"]
                     reason = f"売上{revenue}は、投資支援メニューでこの制度の行（{row.band()}）に当たります"
                     out.append(SizeFit(row.program, "revenue", reason, row.source[0]))
-        fit = self._investment_fit(size.investment) if SUBSIDY_MATTER.search(text) else None
+        fit = self._investment_fit(text, size)
         if fit is not None and size.investment is not None:
             amount = size.written["investment"]
             if amount != yen_ja(size.investment):  # 数十億円（30億円として）
@@ -157,19 +157,20 @@ class SizeTable:
             out += [SizeFit(p.program, "midsize", reason, p.source[0]) for p in midsize.programs]
         return out
 
-    def _investment_fit(self, investment: int | None) -> MenuRow | None:
-        """The 売上拡大 row with the smallest cap that covers the investment's subsidy, when that is not the smallest
-        row of all (an investment any program could carry says nothing about which)."""
+    def _investment_fit(self, text: str, size: StatedSize) -> MenuRow | None:
+        """The 売上拡大 row with the smallest cap that covers the stated investment's subsidy, when the inquiry is about
+        subsidies or investment and that row is not the smallest of all (an investment any program could carry says
+        nothing about which)."""
         growth = sorted((r for r in self.data.menu if r.column == GROWTH), key=lambda r: r.cap_yen)
-        if investment is None or not growth:
+        if size.investment is None or not growth or not SUBSIDY_MATTER.search(text):
             return None
-        fit = next((r for r in growth if r.cap_yen >= rate_value(r.rate) * investment), None)
+        fit = next((r for r in growth if r.cap_yen >= rate_value(r.rate) * size.investment), None)
         return fit if fit is not None and fit.cap_yen > growth[0].cap_yen else None
 
     def too_small(self, text: str, size: StatedSize) -> list[str]:
         """Programs that would carry less than TOO_SMALL_SHARE of the subsidy the fitting program gives on the stated
         investment (their largest cap, from the menu or the calculator's rules): 30億円 is not a 省力化 matter."""
-        fit = self._investment_fit(size.investment) if SUBSIDY_MATTER.search(text) else None
+        fit = self._investment_fit(text, size)
         if fit is None or size.investment is None:
             return []
         needed = rate_value(fit.rate) * size.investment
