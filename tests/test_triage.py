@@ -552,3 +552,13 @@ def test_a_change_of_subject_sets_the_named_program_aside(engine, marker):
     text = f"持続化補助金は商工会と進めています。{marker}取引先にセキュリティ対策の宣言を求められました。何をすれば"
     asking, contrasted = engine._asked_part(text)
     assert contrasted and "持続化" not in asking and "宣言" in asking
+
+
+@pytest.mark.integration
+def test_the_slide_behind_a_size_reason_is_cited(engine):
+    text = "社員1,500人の部品メーカーです。新しい工場に数十億円を投資する予定です。使える補助金はありますか"
+    r = engine.run("x", text, dt.date.fromisoformat(TODAY))
+    assert "上限50億円" in r.program_details[0]["reason"]
+    cited = {(c["source_file"], c["slide"]) for c in r.citations}
+    assert ("004_be9706bd3cebb7a2.txt", 4) in cited  # 投資支援メニュー: 上限50億 補助率1/3
+    assert ("000_cbe6c34ac374a521.txt", 18) in cited  # 従業員300人以下 (the 中小企業 line)

@@ -56,7 +56,7 @@ class SizeFit:
     program: str
     kind: str  # revenue / investment / midsize
     reason: str
-    source: Source
+    sources: tuple[Source, ...]  # the slides the reason's figures are quoted from
 
 
 def read_size(text: str) -> StatedSize:
@@ -139,7 +139,7 @@ class SizeTable:
                 if row.holds(size.revenue):
                     revenue = size.written["revenue"]
                     reason = f"売上{revenue}は、投資支援メニューでこの制度の行（{row.band()}）に当たります"
-                    out.append(SizeFit(row.program, "revenue", reason, row.source[0]))
+                    out.append(SizeFit(row.program, "revenue", reason, (row.source[0],)))
         fit = self._investment_fit(text, size)
         if fit is not None and size.investment is not None:
             amount = size.written["investment"]
@@ -149,12 +149,12 @@ class SizeTable:
             reason = (f"{amount}の投資の補助（補助率{fit.rate}で{subsidy}）に、"
                       f"上限{yen_ja(fit.cap_yen)}のこの制度が合います")
             rows = [r for r in self.data.menu if r.column == GROWTH and r.cap_yen == fit.cap_yen]
-            out += [SizeFit(r.program, "investment", reason, r.source[0]) for r in rows]
+            out += [SizeFit(r.program, "investment", reason, (r.source[0],)) for r in rows]
         midsize = self.data.midsize
         if midsize and size.employees is not None and size.employees > midsize.employees_over:
             reason = (f"従業員{size.employees:,}人は中小企業の目安（{midsize.employees_over}人以下）を超え、"
                       "中堅企業向けのこの制度が合います")
-            out += [SizeFit(p.program, "midsize", reason, p.source[0]) for p in midsize.programs]
+            out += [SizeFit(p.program, "midsize", reason, (midsize.source[0], p.source[0])) for p in midsize.programs]
         return out
 
     def _investment_fit(self, text: str, size: StatedSize) -> MenuRow | None:

@@ -126,6 +126,7 @@ class _Score:
     evidence: set[str] = field(default_factory=set)  # the words of the inquiry that point to it (a name, a need)
     parts: dict[str, float] = field(default_factory=dict)  # the score by signal (named, need, description, …)
     described: float = 0.0  # how well its own slides fit the inquiry (BM25 over programs, profiles.py)
+    sources: list[tuple[str, int]] = field(default_factory=list)  # slides its reasons quote figures from (size)
 
     def sure(self) -> bool:
         """Whether the evidence for it is enough for a referral without a person: its name, a need phrase for one
@@ -262,6 +263,7 @@ class Triage:
         for fit in self.sizes.fits(text, size):  # 年商25億円, 従業員2,000人, 数十億円の投資
             if fit.program not in set_scene:
                 add(fit.program, SIZE_WEIGHTS[fit.kind], fit.reason, f"size:{fit.kind}", "size")
+                scores[fit.program].sources += [(src.file, src.slide) for src in fit.sources]  # 上限5億's slide
         hits = self.assistant.retriever.search(without(wanted, scene), k=8)  # not about the scene-setting names
         strong = bool(matches) and matches[0].score >= STRONG_DESCRIPTION
         if not scores and not strong and scope.vocabulary_reason(text, hits):
@@ -397,7 +399,8 @@ class Triage:
             }
             for s in ranked
         ]
-        contacts, contact_details, citations = [], [], []
+        contacts, contact_details = [], []
+        citations = [self._citation(*source) for s in ranked for source in s.sources]  # the size reasons' slides
         for s in ranked[:2]:
             for c in self.directory.contacts_for(s.program, limit=3):
                 if c.value not in contacts:
