@@ -292,8 +292,12 @@ def calc(
 @click.option("--json", "as_json", is_flag=True, help="JSONL で標準出力へ")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="CSV（Excel で開ける BOM 付き）か .jsonl に保存")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="締切の判定に使う今日の日付（既定: 今日）")
+@click.option("--examples", type=click.Path(path_type=Path),
+              help="過去の問い合わせ事例（triage_*.yaml のフォルダか 1 ファイル。既定: eval/）")
+@click.option("--no-examples", is_flag=True, help="過去の事例を使わず、資料だけで振り分ける")
 @click.pass_context
-def triage(ctx: click.Context, file: Path, as_json: bool, output: Path | None, today) -> None:
+def triage(ctx: click.Context, file: Path, as_json: bool, output: Path | None, today, examples: Path | None,
+           no_examples: bool) -> None:
     """問い合わせファイル（JSONL または CSV: id, text）を一括で振り分けます。"""
     import datetime as dt
 
@@ -304,7 +308,7 @@ def triage(ctx: click.Context, file: Path, as_json: bool, output: Path | None, t
     items, problems = read_inquiries(file)
     for problem in problems:
         click.echo(f"警告: {problem}", err=True)
-    settings = _settings(ctx)
+    settings = _settings(ctx, triage_examples=examples, triage_use_examples=False if no_examples else None)
     engine = Triage(Assistant.load(settings, progress=_progress))
     day = today.date() if today else dt.date.today()
     results, failed = engine.run_all(items, day)

@@ -37,6 +37,9 @@ class Settings:
     generator_timeout: float = 120.0  # seconds for one answer; past it, the extractive answer is shown
     generator_slides: int = 4  # retrieved slides the model reads
     model_cache: Path = Path.home() / ".cache" / "support-measure-assistant"  # converted local models
+    # triage: past inquiries with the programs chosen for them (a folder of triage_*.yaml, or one such file)
+    triage_examples: Path = REPO_ROOT / "eval"
+    triage_use_examples: bool = True  # ASSISTANT_TRIAGE_USE_EXAMPLES=0: triage from the slides alone
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:

@@ -3,7 +3,8 @@
 python eval/run_triage.py [--dataset FILE ...] [--failures] [--today 2026-03-01]
 
 Without --dataset it runs the development sets (eval/triage_dev.yaml, dev2, dev3, dev4); the held-out set is
-run only when named: --dataset eval/triage_test.yaml.
+run only when named: --dataset eval/triage_test.yaml. Each set is scored without its own examples (the engine's
+memory of past inquiries holds the other sets), as an unseen set would be.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def main() -> None:
     args = ap.parse_args()
     engine = Triage(Assistant.load())
     for path in args.dataset or DEV_SETS:
-        score = evaluate_triage(engine, load_triage_set(path), args.today)
+        score = evaluate_triage(engine, load_triage_set(path), args.today, holdout=path.name)
         print(f"\n{path.name}: {score.n} inquiries")
         print("| metric | value |\n|---|---|")
         for k, v in score.table().items():

@@ -53,6 +53,7 @@ class Item(BaseModel):
     category: str | None = None
     deadlines: list[str] = Field(default_factory=list)
     triage_kind: str | None = None
+    triage_set: str | None = None  # the labelled set it comes from: triage runs without that set's examples
 
     @field_validator("forbidden")
     @classmethod
@@ -74,10 +75,12 @@ class Item(BaseModel):
         return value
 
 
-def _triage_item(raw: dict) -> dict:
-    """A triage-set entry (``text``, ``kind`` single/multi/…) as a benchmark item of kind triage."""
+def _triage_item(raw: dict, source: str) -> dict:
+    """A triage-set entry (``text``, ``kind`` single/multi/…) of the file ``source`` as a benchmark item of kind
+    triage."""
     out = {k: v for k, v in raw.items() if k not in ("text", "kind")}
-    return {**out, "kind": "triage", "question": raw.get("text", ""), "triage_kind": raw.get("kind")}
+    return {**out, "kind": "triage", "question": raw.get("text", ""), "triage_kind": raw.get("kind"),
+            "triage_set": source}
 
 
 def _read_raw(path: Path) -> object:
@@ -115,7 +118,7 @@ def load_dataset(path: Path, _seen: frozenset[Path] = frozenset()) -> list[Item]
                     rows = yaml.safe_load(sub.read_text(encoding="utf-8"))
                 except (OSError, yaml.YAMLError) as exc:
                     raise DataError(f"評価データ {sub} を読めません: {exc}") from exc
-                entries += [_triage_item(r) for r in rows or []]
+                entries += [_triage_item(r, sub.name) for r in rows or []]
             else:
                 entries += [i.model_dump() for i in load_dataset(sub, _seen | {path})]
         entries += list(raw.get("items", []) or [])

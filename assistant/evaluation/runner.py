@@ -199,7 +199,8 @@ class Runner:
         if self._triage is None:
             self._triage = Triage(self.assistant)
         started = time.perf_counter()
-        r = self._triage.run(item.id, item.question, TODAY)
+        with self._triage.holding_out(item.triage_set):  # a labelled set is scored as unseen
+            r = self._triage.run(item.id, item.question, TODAY)
         latency = (time.perf_counter() - started) * 1000
         predicted = [d["id"] for d in r.program_details]
         verdict = judge(r, item.programs, item.contacts)

@@ -68,14 +68,16 @@ def load_triage_set(path: Path) -> list[dict]:
     return data
 
 
-def evaluate_triage(engine: Triage, items: list[dict], today: dt.date) -> TriageScore:
+def evaluate_triage(engine: Triage, items: list[dict], today: dt.date, holdout: str | None = None) -> TriageScore:
     """Top-1: the first program is a gold one (an off-topic item: no program, or flagged for a person). Top-3: the
-    first gold program is among the first three. Contacts: a gold contact is among the contacts given."""
+    first gold program is among the first three. Contacts: a gold contact is among the contacts given. ``holdout``:
+    the file the items come from, whose examples the engine does not use (the set is scored as unseen)."""
     score = TriageScore(n=len(items))
     top1 = top3 = contact_n = contact_ok = human_ok = cat_ok = 0
     start = time.perf_counter()
     for item in items:
-        r = engine.run(item["id"], item["text"], today)
+        with engine.holding_out(holdout):
+            r = engine.run(item["id"], item["text"], today)
         verdict = judge(r, list(item["programs"]), list(item["contacts"]))
         problems = []
         top1 += verdict.top1

@@ -1,13 +1,14 @@
 """Help-desk triage of one inquiry: programs best first with a reason, contacts and deadlines from the slides,
 whether a person must look at it, a category and a polite draft reply, with citations.
 
-Programs are scored from six signals: the programs named in the text (aliases include common misspellings; a program
+Programs are scored from seven signals: the programs named in the text (aliases include common misspellings; a program
 named only to set the scene yields to the one asked about), how well each program's own slides fit the inquiry's words
 (``profiles.py``; a first sentence that only introduces the caller and the size they state left out), the same for
 each sentence of a longer inquiry, everyday words for a need (``corpus/needs.yaml``), the size the inquiry states
-(``size.py``: revenue, headcount, a planned investment) and the hybrid retriever's slides (one vote per program, by
-rank). An inquiry about a whole (事業全体) goes to the program the fitting ones are parts of; the third place goes to a
-program that answers a need of its own. Whether a person must look at it follows from the kind of evidence for the
+(``size.py``: revenue, headcount, a planned investment), the hybrid retriever's slides (one vote per program, by
+rank) and past inquiries worded like this one (``examples.py``: the labelled sets, confirming programs the slides
+found). An inquiry about a whole (事業全体) goes to the program the fitting ones are parts of; the third place goes to
+a program that answers a need of its own. Whether a person must look at it follows from the kind of evidence for the
 best program, not from its score alone.
 """
 
@@ -16,6 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -30,6 +33,7 @@ from ..service import Assistant
 from ..text import nfkc
 from ..yamlio import load_model
 from .directory import CONTACTS_FILE, Directory
+from .examples import ExampleMemory, inquiry_text, load_examples
 from .profiles import Match, ProgramProfiles, without
 from .size import load_size_table, read_size, without_size
 
@@ -43,6 +47,8 @@ NEED_POWER = 1.5  # a need phrase for one specific service (weight 2) counts 2**
 SIZE_WEIGHTS = {"revenue": 0.8, "investment": 0.5, "midsize": 0.4}  # the size the inquiry states (size.py)
 TOO_SMALL_FACTOR = 0.5  # … and a program whose largest cap carries less than half the subsidy a stated investment asks
 RETRIEVAL_WEIGHT = 0.3  # the retriever's slides: one vote per program, by rank
+EXAMPLE_WEIGHT = 1.5  # past inquiries most like this one (examples.py): the programs chosen for them, by vote share
+EXAMPLE_PLAUSIBLE = 0.4  # … for a program the other signals score at least this share of their best
 DESCRIPTION_WEIGHT = 1.0  # the program whose own slides best fit the inquiry's words (profiles.py)
 DESCRIPTION_SHARE = 0.5  # a runner-up counts when its description score is at least this share of the best
 DESCRIPTION_POWER = 2.0  # … and counts by the square of that share
@@ -127,6 +133,7 @@ class _Score:
     parts: dict[str, float] = field(default_factory=dict)  # the score by signal (named, need, description, …)
     described: float = 0.0  # how well its own slides fit the inquiry (BM25 over programs, profiles.py)
     sources: list[tuple[str, int]] = field(default_factory=list)  # slides its reasons quote figures from (size)
+    examples: tuple[str, ...] = ()  # the past inquiries like this one that were given this program (examples.py)
 
     def sure(self) -> bool:
         """Whether the evidence for it is enough for a referral without a person: its name, a need phrase for one
@@ -196,9 +203,30 @@ class Triage:
         self.assistant = assistant
         self.corpus: Corpus = assistant.corpus
         self.directory = Directory(self.corpus, assistant.settings.corpus_dir / CONTACTS_FILE)
-        self.needs = load_needs(assistant.settings.corpus_dir, {p.id for p in assistant.corpus.registry.programs})
+        settings = assistant.settings
+        known = {p.id for p in self.corpus.registry.programs}
+        self.needs = load_needs(settings.corpus_dir, known)
         self.profiles = ProgramProfiles(self.corpus)
-        self.sizes = load_size_table(self.corpus, assistant.settings.corpus_dir, assistant.rulebook.programs)
+        self.sizes = load_size_table(self.corpus, settings.corpus_dir, assistant.rulebook.programs)
+        examples = load_examples(settings.triage_examples, known) if settings.triage_use_examples else []
+        self.examples = ExampleMemory(examples, self._example_terms)
+
+    def _example_terms(self, text: str) -> list[str]:
+        """The key terms an inquiry is compared with past ones by: less the caller's introduction and size."""
+        return self.assistant.retriever.stats.key_terms(without_size(self._without_introduction(text)))
+
+    @contextmanager
+    def holding_out(self, source: str | None) -> Iterator[None]:
+        """Triage without the examples of one file (``triage_dev.yaml``): a labelled set is scored as unseen."""
+        if not source:
+            yield
+            return
+        memory = self.examples
+        self.examples = memory.without(source)
+        try:
+            yield
+        finally:
+            self.examples = memory
 
     def _scores(self, text: str) -> list[_Score]:
         registry = self.corpus.registry
@@ -299,6 +327,14 @@ class Triage:
                 reason = f"資料「{hit.slide.title}」（{where}）の内容に近いご相談です"
                 add(pid, RETRIEVAL_WEIGHT / (len(counted) + 1), reason, signal="retrieval")
                 counted.append(pid)
+        compared = {*named, *loose} - set_scene  # two programs named: the caller compares them, no third is meant
+        for vote in self.examples.votes(text):  # past inquiries worded like this one: they confirm what slides found
+            plausible = vote.program in scores and vote.program not in set_scene  # the slides' signals found it
+            if plausible and (len(compared) < 2 or vote.program in compared):
+                cases = "、".join(vote.examples[:2])
+                add(vote.program, EXAMPLE_WEIGHT * vote.share, f"似た過去のご相談（{cases}）にも当てはまった制度です",
+                    signal="example")
+                scores[vote.program].examples = vote.examples
         for pid in self.sizes.too_small(text, size):  # 数十億円の投資 is not a matter for a program capped at 1億円
             if pid in scores:
                 scores[pid].score *= TOO_SMALL_FACTOR
@@ -364,7 +400,7 @@ class Triage:
         return owners[:1] or (slide.programs if len(slide.programs) == 1 else ())
 
     def run(self, inquiry_id: str, text: str, today: dt.date) -> TriageResult:
-        q = " ".join(nfkc(text).split())
+        q = inquiry_text(text)
         registry = self.corpus.registry
         scored = [s for s in self._scores(q) if s.score >= MIN_SCORE] if q else []
         ranked = scored[:2] + [s for s in _distinct(scored) if s not in scored[:2]][:1]  # the third: a need of its own
@@ -396,6 +432,7 @@ class Triage:
                 "name": registry.get(s.program).name,
                 "score": round(min(s.score, 2.0) / 2.0, 3),
                 "reason": s.reasons[0],
+                "examples": list(s.examples),  # past inquiries like this one given this program (ids)
             }
             for s in ranked
         ]
