@@ -137,13 +137,13 @@ def test_personal_data_never_reaches_logs(settings, tmp_path, caplog):
     [  # README「Help-desk triage」: each set scored without its own examples (the memory holds the other sets)
         ("triage_dev.yaml", 1.0, 0.981, 0.977),
         ("triage_dev2.yaml", 0.929, 0.982, 1.0),
-        ("triage_dev3.yaml", 0.917, 0.95, 1.0),
+        ("triage_dev3.yaml", 0.933, 0.967, 1.0),
         ("triage_dev4.yaml", 1.0, 0.967, 1.0),
         ("triage_test.yaml", 1.0, 0.978, 1.0),
         ("triage_blind.yaml", 0.867, 0.911, 0.969),
         ("triage_blind2.yaml", 0.98, 1.0, 1.0),
-        ("triage_blind3.yaml", 0.92, 0.94, 0.973),
-        ("triage_blind4.yaml", 0.8, 0.84, 0.857),
+        ("triage_blind3.yaml", 0.94, 0.96, 0.973),
+        ("triage_blind4.yaml", 0.82, 0.86, 0.857),
     ],
 )
 def test_triage_benchmark_does_not_regress(engine, dataset, top1, top3, contacts):

@@ -80,6 +80,12 @@ def test_a_held_out_file_gives_no_votes():
     assert memory.without("a.yaml") is held  # built once per file
 
 
+def _planted(assistant, folder: Path, text: str, programs: str) -> Triage:
+    """A triage engine whose only past inquiry is ``text`` labelled ``programs`` (YAML)."""
+    (folder / "triage_planted.yaml").write_text(f'- {{id: planted1, text: "{text}", programs: {programs}}}\n', "utf-8")
+    return Triage(type(assistant)(assistant.settings.with_(triage_examples=folder), assistant.corpus, assistant.index))
+
+
 @pytest.fixture(scope="module")
 def engine(assistant):
     return Triage(assistant)
@@ -103,10 +109,7 @@ def test_past_inquiries_confirm_a_program_and_are_named_in_its_details(engine):
 @pytest.mark.integration
 def test_an_example_alone_never_brings_in_a_program_the_slides_do_not_support(assistant, tmp_path):
     text = "お店のチラシを作り直して、新しいお客さんを呼びたい。使える補助金はありますか"
-    (tmp_path / "triage_planted.yaml").write_text(
-        f'- {{id: planted1, text: "{text}。急ぎです", programs: [mitouteki_akatsuki]}}\n', encoding="utf-8")
-    planted = Triage(type(assistant)(assistant.settings.with_(triage_examples=tmp_path), assistant.corpus,
-                                     assistant.index))
+    planted = _planted(assistant, tmp_path, f"{text}。急ぎです", "[mitouteki_akatsuki]")
     assert [v.program for v in planted.examples.votes(text)] == ["mitouteki_akatsuki"]
     result = planted.run("q", text, TODAY)
     assert result.program_details[0]["id"] == "jizokuka"  # the slides' program, with no example behind it
@@ -129,3 +132,13 @@ def test_cli_examples_can_be_switched_off_or_pointed_elsewhere(settings, tmp_pat
     assert with_examples["id"] == without["id"] == "jizokuka"
     missing = run("--examples", str(tmp_path / "nowhere"))
     assert missing.exit_code != 0 and "過去の問い合わせ事例" in missing.output and "Traceback" not in missing.output
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("programs", "flagged"), [("[]", True), ("[jizokuka]", False)])
+def test_an_inquiry_most_like_an_out_of_scope_one_goes_to_a_person(assistant, tmp_path, programs, flagged):
+    text = "お店のチラシを作り直して、新しいお客さんを呼びたい。使える補助金はありますか"
+    planted = _planted(assistant, tmp_path, f"{text}。急ぎです", programs)
+    result = planted.run("q", text, TODAY)
+    assert result.program_details[0]["id"] == "jizokuka"  # the slides still name the program a person checks
+    assert ("よく似た過去のご相談は、資料にある制度の対象外でした" in result.needs_human_reasons) is flagged

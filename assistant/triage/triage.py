@@ -33,7 +33,7 @@ from ..service import Assistant
 from ..text import nfkc
 from ..yamlio import load_model
 from .directory import CONTACTS_FILE, Directory
-from .examples import ExampleMemory, inquiry_text, load_examples
+from .examples import ExampleMemory, Vote, inquiry_text, load_examples
 from .profiles import Match, ProgramProfiles, without
 from .size import load_size_table, read_size, without_size
 
@@ -228,7 +228,7 @@ class Triage:
         finally:
             self.examples = memory
 
-    def _scores(self, text: str) -> list[_Score]:
+    def _scores(self, text: str, votes: list[Vote]) -> list[_Score]:
         registry = self.corpus.registry
         scores: dict[str, _Score] = {}
 
@@ -328,7 +328,7 @@ class Triage:
                 add(pid, RETRIEVAL_WEIGHT / (len(counted) + 1), reason, signal="retrieval")
                 counted.append(pid)
         compared = {*named, *loose} - set_scene  # two programs named: the caller compares them, no third is meant
-        for vote in self.examples.votes(text):  # past inquiries worded like this one: they confirm what slides found
+        for vote in votes:  # past inquiries worded like this one: they confirm what the slides found
             plausible = vote.program in scores and vote.program not in set_scene  # the slides' signals found it
             if plausible and (len(compared) < 2 or vote.program in compared):
                 cases = "、".join(vote.examples[:2])
@@ -402,7 +402,8 @@ class Triage:
     def run(self, inquiry_id: str, text: str, today: dt.date) -> TriageResult:
         q = inquiry_text(text)
         registry = self.corpus.registry
-        scored = [s for s in self._scores(q) if s.score >= MIN_SCORE] if q else []
+        votes = self.examples.votes(q) if q else []  # past inquiries like this one
+        scored = [s for s in self._scores(q, votes) if s.score >= MIN_SCORE] if q else []
         ranked = scored[:2] + [s for s in _distinct(scored) if s not in scored[:2]][:1]  # the third: a need of its own
         reasons: list[str] = []
         if not ranked:
@@ -413,6 +414,8 @@ class Triage:
                 reasons.append("どの制度に当たるか確信が持てません")
             if len(ranked) > 1 and ranked[1].score >= CLOSE * top.score and not ranked[1].separate_need(top):
                 reasons.append("複数の制度が同じくらい当てはまります")
+        if ranked and votes and not votes[0].program:
+            reasons.append("よく似た過去のご相談は、資料にある制度の対象外でした")
         if COMPLAINT.search(q):
             reasons.append("苦情・不満を含みます")
         if ranked and VAGUE.search(q):
