@@ -135,15 +135,16 @@ def test_personal_data_never_reaches_logs(settings, tmp_path, caplog):
 @pytest.mark.parametrize(
     ("dataset", "top1", "top3", "contacts"),
     [  # README「Help-desk triage」: each set scored without its own examples (the memory holds the other sets)
-        ("triage_dev.yaml", 1.0, 0.981, 0.977),
+        ("triage_dev.yaml", 1.0, 0.981, 1.0),
         ("triage_dev2.yaml", 0.929, 0.982, 1.0),
         ("triage_dev3.yaml", 0.933, 0.967, 1.0),
-        ("triage_dev4.yaml", 1.0, 0.967, 1.0),
-        ("triage_test.yaml", 1.0, 0.978, 1.0),
-        ("triage_blind.yaml", 0.867, 0.911, 0.969),
+        ("triage_dev4.yaml", 0.967, 0.95, 0.979),
+        ("triage_test.yaml", 0.956, 0.978, 1.0),
+        ("triage_blind.yaml", 0.889, 0.911, 0.969),
         ("triage_blind2.yaml", 0.98, 1.0, 1.0),
-        ("triage_blind3.yaml", 0.94, 0.96, 0.973),
-        ("triage_blind4.yaml", 0.82, 0.86, 0.857),
+        ("triage_blind3.yaml", 0.9, 0.96, 0.946),
+        ("triage_blind4.yaml", 0.82, 0.86, 0.881),
+        ("triage_blind5.yaml", 0.92, 0.9, 0.921),
     ],
 )
 def test_triage_benchmark_does_not_regress(engine, dataset, top1, top3, contacts):
