@@ -5,7 +5,7 @@ signals use; an example never counts for the inquiry it is (the same text), and 
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +31,7 @@ class Example:
 
 @dataclass(frozen=True)
 class Vote:
-    program: str
+    program: str  # "" for no program: the similar inquiries were out of scope
     share: float  # of the best-voted program's vote, 0–1
     examples: tuple[str, ...]  # the ids of the similar inquiries that voted for it, most similar first
 
@@ -88,6 +88,7 @@ class ExampleMemory:
         self.examples = examples
         self._key = key
         self._terms = _terms if _terms is not None else [key(e.text) for e in examples]
+        self._texts = Counter(e.text for e in examples)
         self._index = bm25s.BM25()
         if examples:
             self._index.index([t or ["∅"] for t in self._terms], show_progress=False)
@@ -111,7 +112,7 @@ class ExampleMemory:
         query = [t for t in dict.fromkeys(self._key(text)) if t in vocab]
         if not query:
             return []
-        same = sum(e.text == text for e in self.examples)
+        same = self._texts[text]  # the inquiry itself, when it is one of the examples
         docs, scores = self._index.retrieve(
             [query], k=min(k + same, len(self.examples)), show_progress=False, n_threads=1
         )
