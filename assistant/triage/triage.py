@@ -441,8 +441,8 @@ class Triage:
         ]
         contacts, contact_details = [], []
         citations = [self._citation(*source) for s in ranked for source in s.sources]  # the size reasons' slides
-        for s in ranked[:2]:
-            for c in self.directory.contacts_for(s.program, limit=3):
+        for i, s in enumerate(ranked):
+            for c in self.directory.contacts_for(s.program, limit=3 if i < 2 else 1):
                 if c.value not in contacts:
                     contacts.append(c.value)
                     contact_details.append(
