@@ -48,7 +48,6 @@ SIZE_WEIGHTS = {"revenue": 0.8, "investment": 0.5, "midsize": 0.4}  # the size t
 TOO_SMALL_FACTOR = 0.5  # … and a program whose largest cap carries less than half the subsidy a stated investment asks
 RETRIEVAL_WEIGHT = 0.3  # the retriever's slides: one vote per program, by rank
 EXAMPLE_WEIGHT = 1.5  # past inquiries most like this one (examples.py): the programs chosen for them, by vote share
-EXAMPLE_PLAUSIBLE = 0.4  # … for a program the other signals score at least this share of their best
 DESCRIPTION_WEIGHT = 1.0  # the program whose own slides best fit the inquiry's words (profiles.py)
 DESCRIPTION_SHARE = 0.5  # a runner-up counts when its description score is at least this share of the best
 DESCRIPTION_POWER = 2.0  # … and counts by the square of that share
