@@ -106,10 +106,11 @@ class ExampleMemory:
             )
         return self._held_out[source]
 
-    def similar(self, text: str, k: int = NEIGHBOURS) -> list[tuple[Example, float]]:
-        """The ``k`` examples most like ``text`` with their BM25 scores, best first; never ``text`` itself."""
+    def similar(self, text: str, key: list[str] | None = None, k: int = NEIGHBOURS) -> list[tuple[Example, float]]:
+        """The ``k`` examples most like ``text`` (its ``key`` terms when the caller has them) with their BM25 scores,
+        best first; never ``text`` itself."""
         vocab = self._index.vocab_dict if self.examples else {}
-        query = [t for t in dict.fromkeys(self._key(text)) if t in vocab]
+        query = [t for t in dict.fromkeys(self._key(text) if key is None else key) if t in vocab]
         if not query:
             return []
         same = self._texts[text]  # the inquiry itself, when it is one of the examples
@@ -119,12 +120,12 @@ class ExampleMemory:
         found = [(self.examples[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
         return [(e, s) for e, s in found if e.text != text][:k]
 
-    def votes(self, text: str, k: int = NEIGHBOURS) -> list[Vote]:
+    def votes(self, text: str, key: list[str] | None = None, k: int = NEIGHBOURS) -> list[Vote]:
         """The programs of the similar examples, best first: each example votes its score for its first program,
         half of it for its second, a third for its third; shares are of the best program's vote."""
         total: dict[str, float] = defaultdict(float)
         voters: dict[str, list[str]] = defaultdict(list)
-        for example, score in self.similar(text, k):
+        for example, score in self.similar(text, key, k):
             for rank, pid in enumerate(example.programs or ("",)):  # "": no program fits
                 total[pid] += score / (1 + rank)
                 voters[pid].append(example.id)

@@ -208,11 +208,15 @@ class Triage:
         self.profiles = ProgramProfiles(self.corpus)
         self.sizes = load_size_table(self.corpus, settings.corpus_dir, assistant.rulebook.programs)
         examples = load_examples(settings.triage_examples, known) if settings.triage_use_examples else []
-        self.examples = ExampleMemory(examples, self._example_terms)
+        self.examples = ExampleMemory(examples, self._key_terms)
 
-    def _example_terms(self, text: str) -> list[str]:
-        """The key terms an inquiry is compared with past ones by: less the caller's introduction and size."""
-        return self.assistant.retriever.stats.key_terms(without_size(self._without_introduction(text)))
+    def _wanted(self, text: str) -> str:
+        """The inquiry less 「商工会議所の職員です。」 and 「従業員40人」: what the caller needs."""
+        return without_size(self._without_introduction(text))
+
+    def _key_terms(self, text: str) -> list[str]:
+        """The key terms an inquiry is matched by (slides' profiles, past inquiries): those of what it needs."""
+        return self.assistant.retriever.stats.key_terms(self._wanted(text))
 
     @contextmanager
     def holding_out(self, source: str | None) -> Iterator[None]:
@@ -227,7 +231,7 @@ class Triage:
         finally:
             self.examples = memory
 
-    def _scores(self, text: str, votes: list[Vote]) -> list[_Score]:
+    def _scores(self, text: str, key: list[str], votes: list[Vote]) -> list[_Score]:
         registry = self.corpus.registry
         scores: dict[str, _Score] = {}
 
@@ -252,8 +256,7 @@ class Triage:
         if not named and not loose and (unknown or scope.personal_matter(named_text)):
             return []  # a measure of another body, or a personal matter (年金, 自家用車): out of scope
         stats = self.assistant.retriever.stats
-        wanted = without_size(self._without_introduction(text))  # less 「商工会議所の職員です。」 and 「従業員40人」
-        key = stats.key_terms(wanted)
+        wanted = self._wanted(text)
         matches = self.profiles.match(key, {*named, *loose}, limit=len(registry.programs))
         asking, contrasted = self._asked_part(named_text)
         asked: list[Match] = []  # the part that asks, when it names none of the programs named elsewhere
@@ -401,8 +404,9 @@ class Triage:
     def run(self, inquiry_id: str, text: str, today: dt.date) -> TriageResult:
         q = inquiry_text(text)
         registry = self.corpus.registry
-        votes = self.examples.votes(q) if q else []  # past inquiries like this one
-        scored = [s for s in self._scores(q, votes) if s.score >= MIN_SCORE] if q else []
+        key = self._key_terms(q) if q else []
+        votes = self.examples.votes(q, key) if q else []  # past inquiries like this one
+        scored = [s for s in self._scores(q, key, votes) if s.score >= MIN_SCORE] if q else []
         ranked = scored[:2] + [s for s in _distinct(scored) if s not in scored[:2]][:1]  # the third: a need of its own
         reasons: list[str] = []
         if not ranked:
