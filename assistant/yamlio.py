@@ -43,12 +43,16 @@ def load_yaml(path: Path) -> Any:
         raise DataError(f"{path} の YAML が正しくありません: {exc}") from exc
 
 
+def first_problem(exc: ValidationError) -> str:
+    """The first problem pydantic found, as 「key: message」 (「needs.0.wieght: Extra inputs are not permitted」)."""
+    first = exc.errors()[0]
+    return f"{'.'.join(str(x) for x in first['loc'])}: {first['msg']}"
+
+
 def load_model(path: Path, model: type[M], empty: Any = None) -> M:
     """A YAML file validated against a pydantic model (``empty`` for an empty file); its first problem is a DataError
     naming the file and the key (a misspelt ``weight`` in needs.yaml: 「needs.0.wieght」)."""
     try:
         return model.model_validate(load_yaml(path) or ({} if empty is None else empty))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise DataError(f"{path.name}: 形式が正しくありません: {where}: {first['msg']}") from exc
+        raise DataError(f"{path.name}: 形式が正しくありません: {first_problem(exc)}") from exc

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import DataError
 from ..ingest.corpus import Corpus
 from ..text import clean_line, nfkc
+from ..yamlio import first_problem
 
 Kind = Literal["lookup", "paraphrase", "conflict", "out_of_scope", "manipulation", "calculation", "triage"]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
@@ -131,10 +132,8 @@ def load_dataset(path: Path, _seen: frozenset[Path] = frozenset()) -> list[Item]
         try:
             items.append(Item.model_validate(entry))
         except ValidationError as exc:
-            first = exc.errors()[0]
             where = entry.get("id", f"{n}件目") if isinstance(entry, dict) else f"{n}件目"
-            loc = ".".join(str(x) for x in first["loc"])
-            raise DataError(f"評価データ {path.name}: {where} の {loc}: {first['msg']}") from exc
+            raise DataError(f"評価データ {path.name}: {where} の {first_problem(exc)}") from exc
     ids = [i.id for i in items]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..errors import InputError
 from ..settings import DEFAULT_EMBED_MODEL, RETRIEVER_MODES, Settings
 from ..text import nfkc
-from ..yamlio import load_yaml
+from ..yamlio import first_problem, load_yaml
 from .dataset import KINDS, Item, gold_slides
 
 COMPOSERS = ("extractive", "generator")
@@ -79,8 +79,7 @@ def load_configs(path: Path | None, base: Settings) -> list[RunConfig]:
     try:
         configs = [RunConfig.model_validate(e) for e in entries]
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InputError(f"設定ファイル {path.name}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+        raise InputError(f"設定ファイル {path.name}: {first_problem(exc)}") from exc
     names = [c.name for c in configs]
     if len(set(names)) != len(names):
         raise InputError(f"設定ファイル {path.name}: 設定名 name が重複しています。")

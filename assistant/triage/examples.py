@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import DataError
 from ..text import nfkc
-from ..yamlio import load_yaml
+from ..yamlio import first_problem, load_yaml
 
 EXAMPLE_FILES = "triage_*.yaml"  # in a folder: every labelled triage set
 NEIGHBOURS = 5  # the most similar examples that vote
@@ -70,9 +70,7 @@ def load_examples(path: Path, known: set[str]) -> list[Example]:
             try:
                 entry = _Entry.model_validate(row)
             except ValidationError as exc:
-                first = exc.errors()[0]
-                loc = ".".join(str(x) for x in first["loc"])
-                raise DataError(f"{file.name}: {where} の {loc}: {first['msg']}") from exc
+                raise DataError(f"{file.name}: {where} の {first_problem(exc)}") from exc
             unknown = [p for p in entry.programs if p not in known]
             if unknown:
                 raise DataError(f"{file.name}: {where} の制度 {', '.join(unknown)} は programs.yaml にありません。")
