@@ -75,9 +75,10 @@ def evaluate_triage(engine: Triage, items: list[dict], today: dt.date, holdout: 
     score = TriageScore(n=len(items))
     top1 = top3 = contact_n = contact_ok = human_ok = cat_ok = 0
     start = time.perf_counter()
-    for item in items:
-        with engine.holding_out(holdout):
-            r = engine.run(item["id"], item["text"], today)
+    with engine.holding_out(holdout):
+        results = [engine.run(item["id"], item["text"], today) for item in items]
+    elapsed = time.perf_counter() - start
+    for item, r in zip(items, results, strict=True):
         verdict = judge(r, list(item["programs"]), list(item["contacts"]))
         problems = []
         top1 += verdict.top1
@@ -96,7 +97,6 @@ def evaluate_triage(engine: Triage, items: list[dict], today: dt.date, holdout: 
         cat_ok += r.category == item["category"]
         if problems:
             score.failures.append({"id": item["id"], "text": item["text"][:60], "problems": problems})
-    elapsed = time.perf_counter() - start
     n = max(len(items), 1)
     score.top1, score.top3 = top1 / n, top3 / n
     score.contact_accuracy = contact_ok / max(contact_n, 1)
