@@ -349,6 +349,19 @@ def test_a_slip_in_a_name_is_not_another_measure(engine):
 
 
 @pytest.mark.integration
+def test_a_complaint_is_about_the_program_it_names(engine):
+    """The rest of a complaint (不採択, コンサル, 申請書) fits another program's slides better than the named one's;
+    the named program is still what the caller complains about, not the scene of another question."""
+    text = ("ものずくり補助金に2回続けて申請して、2回とも不採択でした。理由を聞いても詳しくは教えてもらえません。"
+            "申請書を作るのにコンサルに30万円も払っているんです。まったく納得できません。"
+            "誰がどういう基準で見ているのか説明してください。")
+    r = engine.run("x", text, dt.date.fromisoformat(TODAY))
+    assert r.program_details[0]["id"] == "monodukuri"
+    assert "苦情・不満を含みます" in r.needs_human_reasons
+    assert "050-3821-7013" in r.contacts  # the ものづくり事務局's line, not another program's
+
+
+@pytest.mark.integration
 def test_a_rhetorical_question_is_a_complaint_and_a_plain_one_is_not(engine):
     today = dt.date.fromisoformat(TODAY)
     angry = engine.run("x", "お助け隊サービスを契約しているのに、連絡して来てくれたのは翌週でした。これで見守りと言える"

@@ -266,11 +266,12 @@ class Triage:
         bar = (SENTENCE_MIN, 1.0) if contrasted else (STRONG_DESCRIPTION, CONTEXT_RATIO)
         scene: list[str] = []  # forms of the programs named only as context
         set_scene: set[str] = set()  # … and their ids: their score is their name's, no other signal adds to it
+        complaint = bool(COMPLAINT.search(text))  # a complaint is about the program it names, never its scene
         for pid in [*named, *loose]:
             name = registry.get(pid).name
-            context = self._context_of(pid, [*named, *loose], matches) or self._context_of(
+            context = not complaint and (self._context_of(pid, [*named, *loose], matches) or self._context_of(
                 pid, [*named, *loose], asked, *bar
-            )
+            ))
             weight = NAMED_WEIGHT if pid in named else LOOSE_WEIGHT
             if context:  # the name only sets the scene (「DX認定を取ったあと…保証を別枠で」)
                 scene += registry.get(pid).forms
