@@ -1,5 +1,6 @@
 """Past inquiries as triage evidence (assistant/triage/examples.py): strict loading, never an inquiry's own example,
-a held-out set, and votes that confirm what the slides found but never add a program on their own."""
+a held-out set, and votes that confirm what the slides found but never add a program on their own (except, for a
+person to confirm, a clear past case when no slide fits at all)."""
 
 from __future__ import annotations
 
@@ -142,3 +143,18 @@ def test_an_inquiry_most_like_an_out_of_scope_one_goes_to_a_person(assistant, tm
     result = planted.run("q", text, TODAY)
     assert result.program_details[0]["id"] == "jizokuka"  # the slides still name the program a person checks
     assert ("よく似た過去のご相談は、資料にある制度の対象外でした" in result.needs_human_reasons) is flagged
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("programs", "expected"), [("[local_benchmark]", ["local_benchmark"]), ("[]", [])])
+def test_when_no_slide_fits_a_clear_past_case_is_a_candidate_for_a_person(assistant, tmp_path, programs, expected):
+    text = "メインバンクの新しい担当さんに、会社の強みを一緒に整理するシートがあると言われました。何というものでしょう"
+    planted = _planted(assistant, tmp_path, f"{text}。急ぎです", programs)
+    result = planted.run("q", text, TODAY)
+    assert [d["id"] for d in result.program_details] == expected
+    assert result.needs_human  # a past case alone is never a sure referral
+    if expected:
+        assert "planted1" in result.program_details[0]["reason"] and result.program_details[0]["examples"]
+        assert "どの制度に当たるか確信が持てません" in result.needs_human_reasons
+        assert result.contacts  # the program's own contact from the directory, cited to its slide
+        assert result.citations

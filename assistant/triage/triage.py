@@ -7,8 +7,9 @@ named only to set the scene yields to the one asked about), how well each progra
 each sentence of a longer inquiry, everyday words for a need (``corpus/needs.yaml``), the size the inquiry states
 (``size.py``: revenue, headcount, a planned investment), the hybrid retriever's slides (one vote per program, by
 rank) and past inquiries worded like this one (``examples.py``: the labelled sets, confirming programs the slides
-found). An inquiry about a whole (事業全体) goes to the program the fitting ones are parts of; the third place goes to
-a program that answers a need of its own. Whether a person must look at it follows from the kind of evidence for the
+found; when no slide fits at all, a clear past case is a candidate for a person). An inquiry about a whole
+(事業全体) goes to the program the fitting ones are parts of; the third place goes to a program that answers a need
+of its own. Whether a person must look at it follows from the kind of evidence for the
 best program, not from its score alone.
 """
 
@@ -62,6 +63,7 @@ FOCUS_WEIGHT = 0.5
 FOCUS = re.compile(r"「([^」]{2,40})」|(\S{2,30}?)(?:とは|って何|ってなに|は何ですか|というのは)")
 OF_SUBSIDY = re.compile(r"の(補助金|助成金)")
 MIN_SCORE = 0.30  # below it: no program fits (out of scope)
+MEMORY_MARGIN = 0.5  # no slide fits: the past inquiries' best program when the next vote is at most this share of it
 NAMED_SIGNALS = ("named", "focus", "loose")  # the program is named (not only as context): the referral is sure
 SPECIFIC_NEED = 1.0  # a need phrase for one specific service (weight 2) is as sure as a name
 DESCRIBED = 18.0  # a description this strong (BM25 over programs, profiles.py) is a sure referral on its own
@@ -298,7 +300,7 @@ class Triage:
         hits = self.assistant.retriever.search(without(wanted, scene), k=8)  # not about the scene-setting names
         strong = bool(matches) and matches[0].score >= STRONG_DESCRIPTION
         if not scores and not strong and scope.vocabulary_reason(text, hits):
-            return []  # nothing named, no need recognised, no program's slides fit: out of scope
+            return _remembered(votes)  # no slide fits: only a clear past case, for a person to confirm
         described = [m for m in matches if m.program not in set_scene]
         full = min(1.0, described[0].score / DESCRIPTION_FULL) if described else 0.0
         for m in described:
@@ -571,6 +573,17 @@ class Triage:
             lines.append("内容を確認のうえ、担当者より改めてご連絡いたします。")
         lines.append("申請の際は、必ず最新の公募要領をご確認ください。")
         return "".join(lines)
+
+
+def _remembered(votes: list[Vote]) -> list[_Score]:
+    """When no program's slides fit the inquiry's words, the program of the most similar past inquiries, if they
+    agree on it (the runner-up vote, no program included, at most ``MEMORY_MARGIN`` of it): a candidate for a person to
+    confirm (it is never "sure"), so the desk sees the referral a colleague gave a caller who wrote the same way."""
+    if not votes or not votes[0].program or (len(votes) > 1 and votes[1].share > MEMORY_MARGIN):
+        return []
+    best = votes[0]
+    reason = f"資料の言葉とは一致しませんが、よく似た過去のご相談（{'、'.join(best.examples[:2])}）でご案内した制度です"
+    return [_Score(best.program, MIN_SCORE, [reason], parts={"example": MIN_SCORE}, examples=best.examples)]
 
 
 def _distinct(ranked: list[_Score]) -> list[_Score]:
