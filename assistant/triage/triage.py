@@ -7,7 +7,8 @@ named only to set the scene yields to the one asked about), how well each progra
 each sentence of a longer inquiry, everyday words for a need (``corpus/needs.yaml``), the size the inquiry states
 (``size.py``: revenue, headcount, a planned investment), the hybrid retriever's slides (one vote per program, by
 rank) and past inquiries worded like this one (``examples.py``: the labelled sets, confirming programs the slides
-found; when no slide fits at all, a clear past case is a candidate for a person). An inquiry about a whole
+found; when no slide fits at all, a clear past case is a candidate for a person). An inquiry that lists its needs
+((1) (2) …, A先生: B先生: …) keeps a program for each need among its first three. An inquiry about a whole
 (事業全体) goes to the program the fitting ones are parts of; the third place goes to a program that answers a need
 of its own. Whether a person must look at it follows from the kind of evidence for the
 best program, not from its score alone.
@@ -56,6 +57,10 @@ DESCRIPTION_FULL = 20.0  # a best description score below this counts in proport
 SENTENCE_WEIGHT = 0.5  # the best program of each sentence of a longer inquiry (one need per sentence)
 SENTENCE_MIN = 12.0  # … when its description score reaches this
 SENTENCE = re.compile(r"[。!?！？]+")
+ITEM = re.compile(  # the needs a caller lists: (1) (2), 1) 2), 1. 2., A先生: B先生:, a bullet ・ at the start of a line
+    r"(?:^|(?<=[\s。、/:]))(?:\([1-9]\)|[1-9]\)|[1-9]\.(?!\d)|[A-Z](?:先生|社|さん):)|(?:^|(?<=\s))・"
+)
+ITEM_WEIGHT = 0.5  # a program that answers a listed need and no other signal found (one need per item)
 STRONG_DESCRIPTION = 20.0  # a description this strong (BM25 over programs) puts the inquiry in scope …
 CONTEXT_RATIO = 1.1  # … and, when it beats a named program's own description by this factor, shows that the
 CONTEXT_FACTOR = 0.4  # named program only sets the scene: it keeps this share of its named weight
@@ -135,6 +140,7 @@ class _Score:
     described: float = 0.0  # how well its own slides fit the inquiry (BM25 over programs, profiles.py)
     sources: list[tuple[str, int]] = field(default_factory=list)  # slides its reasons quote figures from (size)
     examples: tuple[str, ...] = ()  # the past inquiries like this one that were given this program (examples.py)
+    item: int | None = None  # the first of the needs the inquiry lists ((1) (2) …) that it answers
 
     def sure(self) -> bool:
         """Whether the evidence for it is enough for a referral without a person: its name, a need phrase for one
@@ -269,11 +275,13 @@ class Triage:
         scene: list[str] = []  # forms of the programs named only as context
         set_scene: set[str] = set()  # … and their ids: their score is their name's, no other signal adds to it
         complaint = bool(COMPLAINT.search(text))  # a complaint is about the program it names, never its scene
+        items = _items(self._wanted(named_text))  # (1) … (2) …: the needs the caller lists
+        listed = {pid for item in items for pid in registry.find(item)}  # 「(2)持続化補助金の締切」 asks about it
         for pid in [*named, *loose]:
             name = registry.get(pid).name
-            context = not complaint and (self._context_of(pid, [*named, *loose], matches) or self._context_of(
-                pid, [*named, *loose], asked, *bar
-            ))
+            context = not complaint and pid not in listed and bool(
+                self._context_of(pid, [*named, *loose], matches) or self._context_of(pid, [*named, *loose], asked, *bar)
+            )
             weight = NAMED_WEIGHT if pid in named else LOOSE_WEIGHT
             if context:  # the name only sets the scene (「DX認定を取ったあと…保証を別枠で」)
                 scene += registry.get(pid).forms
@@ -323,6 +331,21 @@ class Triage:
                     words = "」「".join(m.terms)
                     add(m.program, SENTENCE_WEIGHT * min(1.0, m.score / STRONG_DESCRIPTION),
                         f"ご相談の「{words}」などが、この制度の資料の説明に合います", f"sentence:{i}", "sentence")
+        for i, item in enumerate(items):  # (1) … (2) … (3) …: each listed need its program
+            own = [pid for pid in registry.find(item) if pid in scores and pid not in set_scene]
+            fits = [] if own else [m for m in self.profiles.match(stats.key_terms(item), {*named, *loose}, limit=3)
+                                   if m.program not in set_scene]
+            if fits and fits[0].score >= SENTENCE_MIN:  # of the programs that fit it about as well, the one the
+                close = [m for m in fits if m.score >= CLOSE * fits[0].score]  # other signals favour
+                m = max(close, key=lambda m: scores[m.program].score if m.program in scores else 0.0)
+                if m.program not in scores:
+                    add(m.program, ITEM_WEIGHT * min(1.0, m.score / STRONG_DESCRIPTION),
+                        f"ご相談の「{'」「'.join(m.terms)}」などが、この制度の資料の説明に合います", signal="item")
+                own = [m.program]
+            for pid in own:  # 「(2)ものづくり補助金とIT導入補助金の違い」: both
+                scores[pid].evidence.add(f"item:{i}")
+                if scores[pid].item is None:
+                    scores[pid].item = i
         counted: list[str] = []
         for hit in hits:
             for pid in self._hit_programs(hit.slide, key):
@@ -411,6 +434,7 @@ class Triage:
         votes = self.examples.votes(q, key) if q else []  # past inquiries like this one
         scored = [s for s in self._scores(q, key, votes) if s.score >= MIN_SCORE] if q else []
         ranked = scored[:2] + [s for s in _distinct(scored) if s not in scored[:2]][:1]  # the third: a need of its own
+        ranked = _answering_items(scored, ranked)  # (1) … (2) … (3) …: a program for each need listed
         reasons: list[str] = []
         if not ranked:
             reasons.append("資料にある制度に当てはまりません（対象外の可能性）")
@@ -584,6 +608,25 @@ def _remembered(votes: list[Vote]) -> list[_Score]:
     best = votes[0]
     reason = f"資料の言葉とは一致しませんが、よく似た過去のご相談（{'、'.join(best.examples[:2])}）でご案内した制度です"
     return [_Score(best.program, MIN_SCORE, [reason], parts={"example": MIN_SCORE}, examples=best.examples)]
+
+
+def _items(text: str) -> list[str]:
+    """The needs an inquiry lists, (1) … (2) … or A先生: … B先生: … (at least two), each with what follows it."""
+    parts = ITEM.split(text)
+    items = [p for p in parts[1:] if p.strip()]
+    return items if len(items) > 1 else []
+
+
+def _answering_items(scored: list[_Score], ranked: list[_Score], limit: int = 3) -> list[_Score]:
+    """The first three when the inquiry lists its needs: the best program, then the one answering each need listed,
+    in the caller's order, then the others; best first. A listed need is not left out for a program that answers
+    no listed need (the third place of a fourth program named)."""
+    listed = sorted((s for s in scored if s.item is not None), key=lambda s: s.item)
+    if not listed:
+        return ranked
+    chosen = [scored[0], *(s for s in listed if s is not scored[0])]
+    chosen += [s for s in ranked if s not in chosen]
+    return sorted(chosen[:limit], key=lambda s: -s.score)
 
 
 def _distinct(ranked: list[_Score]) -> list[_Score]:
