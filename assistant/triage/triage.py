@@ -296,7 +296,9 @@ class Triage:
                 add(pid, weight, f"「{name}」のことと思われます", f"named:{pid}", "loose")
         for need in self.needs:
             hit = need.match(text)
-            if hit and not any(part.lower() in form for part in hit.split("・") for form in scene):
+            # a need whose every word is inside a scene-setting name (「お助け隊」's サイバー) is that name's, not the
+            # caller's; 「手引き」 next to 「情報セキュリティ診断」's セキュリティ is the caller's own
+            if hit and not all(any(part.lower() in form for form in scene) for part in hit.split("・")):
                 for rank, pid in enumerate(need.programs):
                     weight = need.weight ** NEED_POWER * NEED_WEIGHT / (1 + 0.5 * rank)
                     add(pid, weight, f"「{hit}」のご相談に合う制度です", hit, "need")
