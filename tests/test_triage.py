@@ -344,6 +344,27 @@ def test_personal_matters_and_other_bodies_measures_are_out_of_scope(engine, tex
     assert r.programs == [] and r.needs_human and r.category == "その他"
 
 
+@pytest.mark.integration
+@pytest.mark.parametrize("text", ["あと補助金の方の締め切りも教えて", "今回補助金は使えますか", "前回補助金の締切"])
+def test_a_word_for_when_or_what_else_is_not_part_of_a_measures_name(engine, text):
+    # あと, 今回, 前回 are adverbial nouns: 「あと補助金」 is not the name of a measure the decks lack
+    assert engine.assistant.composer.scope.unknown_measure(text) is None
+
+
+@pytest.mark.integration
+def test_an_inquiry_that_asks_about_the_subsidy_too_is_not_out_of_scope(engine):
+    item, r = _triaged_unseen(engine, "triage_blind6.yaml", "b6-032")  # …自己宣言…あと補助金の方の締め切りも
+    assert r.programs and set(item["programs"]) <= {d["id"] for d in r.program_details[:3]}
+
+
+@pytest.mark.integration
+def test_a_memos_label_is_not_the_callers_need(engine):
+    # 【ご相談】 + DX made 「DX+相談」 (みらデジ) take the third place from the DX銘柄 the caller asks about
+    item, r = _triaged_unseen(engine, "triage_blind6.yaml", "b6-036")
+    assert [d["id"] for d in r.program_details[:3]].count("miradigi") == 0
+    assert set(item["programs"]) <= {d["id"] for d in r.program_details[:3]}
+
+
 def test_a_slip_in_a_name_is_not_another_measure(engine):
     r = engine.run("x", "小規模事業者持続可補助金の締切を教えて", dt.date.fromisoformat(TODAY))
     assert r.program_details[0]["id"] == "jizokuka"

@@ -158,11 +158,12 @@ class ScopeCheck:
 
     @staticmethod
     def _noun_compound_ending(q: str, end: int) -> str | None:
-        """The run of nouns ending at ``end`` (e.g. 採択率), if it is two or more words."""
+        """The run of nouns ending at ``end`` (e.g. 採択率), if it is two or more words. An adverbial noun (あと, 今回,
+        今年: 「あと補助金の締切も」) ends the run: it says when or what else, it is not part of a name."""
         words = list(_tagger()(q[:end]))
         run: list[str] = []
         for w in reversed(words):
-            if w.feature.pos1 not in ("名詞", "接尾辞", "接頭辞", "形状詞"):
+            if w.feature.pos1 not in ("名詞", "接尾辞", "接頭辞", "形状詞") or w.feature.pos3 == "副詞可能":
                 break
             run.insert(0, w.surface)
         return "".join(run) if len(run) >= 2 else None

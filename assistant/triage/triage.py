@@ -90,6 +90,7 @@ INTRODUCTION = re.compile(  # 「商工会議所の職員です」「会計事�
     r"|オーナー|学校|市|町|村|県|会|団体)(?:です|でございます|と申します)|をしています|をやっています|をしております"
     r"|(?:担当|経営|運営)(?:して|いたして)おります)$"
 )
+LABEL = re.compile(r"^【[^】]{0,30}】")  # a memo's or form's label at the start (【電話メモ 2/18 受:田村】)
 WHOLE = re.compile(r"(全体像|事業全体|全体の(?:名前|名称|仕組み|事業)|[一ひ]とつの事業として|総称|大元の事業)")
 WHOLE_AMONG = 5  # … when two of its parts are among the best five: it gains the score of the best of them
 CONTRAST = re.compile(
@@ -294,8 +295,9 @@ class Triage:
                     add(pid, FOCUS_WEIGHT, f"「{name}」について尋ねています", signal="focus")
             else:
                 add(pid, weight, f"「{name}」のことと思われます", f"named:{pid}", "loose")
+        own_words = LABEL.sub("", text)  # 【ご相談】【電話メモ】 label the message: the desk's words, not the caller's
         for need in self.needs:
-            hit = need.match(text)
+            hit = need.match(own_words)
             # a need whose every word is inside a scene-setting name (「お助け隊」's サイバー) is that name's, not the
             # caller's; 「手引き」 next to 「情報セキュリティ診断」's セキュリティ is the caller's own
             if hit and not all(any(part.lower() in form for form in scene) for part in hit.split("・")):
