@@ -666,6 +666,17 @@ def test_a_program_named_in_its_own_listed_need_is_asked_about_not_the_scene(eng
         "補助金の振込の件で、どうにも納得がいきません。",
         "事務局に何度電話してもつながりません。国として何とかしてください。",
         "(かなりご立腹)返還しろと言われた。誰が決めたのか説明しろ。",
+        "相談会に行ったのに一般論だけで終わりました。何のための相談会なんですか。",  # rhetorical questions
+        "三日かけて書いた申請書は何だったんでしょうか。",
+        "受講生同士で話し合うだけで、あれを研修と呼べるのでしょうか。",
+        "そんな事業者を登録しておくのはおかしくないですか。",
+        "締切はもっと目立つように書くべきではないでしょうか。",
+        "約束の訪問はどうなったんですか。",
+        "準備が全部無駄になりました。",
+        "認めた国にも責任があると思います。",  # blame
+        "古い資料を配るのはやめてもらえませんか。",
+        "事業の進め方について意見を伝えたいです。",  # feedback for a person
+        "説明会では対象外の条件など一言もありませんでした。",
     ],
 )
 def test_complaints_in_other_words(text):
@@ -677,7 +688,12 @@ def test_complaints_in_other_words(text):
 def test_a_polite_request_for_help_is_no_complaint():
     from assistant.triage.triage import COMPLAINT
 
-    assert not COMPLAINT.search("なんとか資金を工面したいので、使える補助金の説明をお願いできますか")
+    for text in ("なんとか資金を工面したいので、使える補助金の説明をお願いできますか",
+                 "パソコンの動きがおかしくなったので、相談できる窓口はありますか",  # a fault, not a complaint
+                 "何のために賃上げの計画を出すのか、要件の目的を知りたいです",
+                 "前回の公募はどうなったのか、結果の発表時期を教えてください",
+                 "研修に参加する意味があるか、内容を教えてください"):
+        assert not COMPLAINT.search(text), text
 
 
 @pytest.mark.integration
