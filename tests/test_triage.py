@@ -712,3 +712,24 @@ def test_the_slide_behind_a_size_reason_is_cited(engine):
     cited = {(c["source_file"], c["slide"]) for c in r.citations}
     assert ("004_be9706bd3cebb7a2.txt", 4) in cited  # 投資支援メニュー: 上限50億 補助率1/3
     assert ("000_cbe6c34ac374a521.txt", 18) in cited  # 従業員300人以下 (the 中小企業 line)
+
+
+def test_past_inquiries_confirm_a_program_only_when_they_agree():
+    from assistant.triage.examples import Vote
+    from assistant.triage.triage import _confirmed, _Score
+
+    best = _Score("it_senryaku_navi")
+    agree = [Vote("it_senryaku_navi", 1.0, ("a", "b")), Vote("kokokara_app", 0.14, ("c",))]
+    assert _confirmed(best, agree)
+    assert not _confirmed(best, [Vote("it_senryaku_navi", 1.0, ("a",))])  # one past inquiry is not agreement
+    assert not _confirmed(best, [agree[0], Vote("", 0.48, ("c",))])  # nearly half say: no program fits
+    assert not _confirmed(_Score("kokokara_app"), agree)  # they agree on another program
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("dataset", "item_id"), [("triage_blind2.yaml", "b2-018"), ("triage_dev3.yaml", "d3-010")])
+def test_a_fair_description_that_past_inquiries_confirm_needs_no_person(engine, dataset, item_id):
+    # the slides fit fairly (BM25 12-17, below the 18 that is sure alone) and similar past inquiries agree on it
+    item, r = _triaged_unseen(engine, dataset, item_id)
+    assert r.program_details[0]["id"] == item["programs"][0]
+    assert not r.needs_human, r.needs_human_reasons

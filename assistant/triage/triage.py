@@ -49,6 +49,7 @@ NEED_POWER = 1.5  # a need phrase for one specific service (weight 2) counts 2**
 SIZE_WEIGHTS = {"revenue": 0.8, "investment": 0.5, "midsize": 0.4}  # the size the inquiry states (size.py)
 TOO_SMALL_FACTOR = 0.5  # … and a program whose largest cap carries less than half the subsidy a stated investment asks
 RETRIEVAL_WEIGHT = 0.3  # the retriever's slides: one vote per program, by rank
+CONFIRMED = 0.4  # … or when past inquiries like it agree on it: two or more, the next program's vote at most this share
 EXAMPLE_WEIGHT = 1.5  # past inquiries most like this one (examples.py): the programs chosen for them, by vote share
 DESCRIPTION_WEIGHT = 1.0  # the program whose own slides best fit the inquiry's words (profiles.py)
 DESCRIPTION_SHARE = 0.5  # a runner-up counts when its description score is at least this share of the best
@@ -149,13 +150,15 @@ class _Score:
     examples: tuple[str, ...] = ()  # the past inquiries like this one that were given this program (examples.py)
     item: int | None = None  # the first of the needs the inquiry lists ((1) (2) …) that it answers
 
-    def sure(self) -> bool:
+    def sure(self, confirmed: bool = False) -> bool:
         """Whether the evidence for it is enough for a referral without a person: its name, a need phrase for one
-        specific service, or a strong description (a weaker one when an everyday need phrase agrees). A program
-        found only by retrieval, a broad need or a weak description is a guess."""
+        specific service, or a strong description (a weaker one when an everyday need phrase agrees, or the past
+        inquiries most like this one agree on it: ``confirmed``). A program found only by retrieval, a broad need or
+        a weak description is a guess."""
         if any(self.parts.get(k) for k in NAMED_SIGNALS) or self.parts.get("need", 0.0) >= SPECIFIC_NEED:
             return True
-        return self.described >= (DESCRIBED_WITH_NEED if self.parts.get("need") else DESCRIBED)
+        agreed = self.parts.get("need") or confirmed
+        return self.described >= (DESCRIBED_WITH_NEED if agreed else DESCRIBED)
 
     def separate_need(self, other: _Score) -> bool:
         """Whether this program answers a need of its own, not one it shares with ``other``: an inquiry with two
@@ -450,7 +453,7 @@ class Triage:
             reasons.append("資料にある制度に当てはまりません（対象外の可能性）")
         else:
             top = ranked[0]
-            if not top.sure():
+            if not top.sure(_confirmed(top, votes)):
                 reasons.append("どの制度に当たるか確信が持てません")
             if len(ranked) > 1 and ranked[1].score >= CLOSE * top.score and not ranked[1].separate_need(top):
                 reasons.append("複数の制度が同じくらい当てはまります")
@@ -618,6 +621,14 @@ def _remembered(votes: list[Vote]) -> list[_Score]:
     best = votes[0]
     reason = f"資料の言葉とは一致しませんが、よく似た過去のご相談（{'、'.join(best.examples[:2])}）でご案内した制度です"
     return [_Score(best.program, MIN_SCORE, [reason], parts={"example": MIN_SCORE}, examples=best.examples)]
+
+
+def _confirmed(best: _Score, votes: list[Vote]) -> bool:
+    """Whether the past inquiries most like this one agree on ``best``: it has the best vote, from two or more of
+    them, and the next vote (no program included) is at most ``CONFIRMED`` of it."""
+    if not votes or votes[0].program != best.program or len(votes[0].examples) < 2:
+        return False
+    return len(votes) < 2 or votes[1].share <= CONFIRMED
 
 
 def _items(text: str) -> list[str]:
