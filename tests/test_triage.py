@@ -733,3 +733,18 @@ def test_a_fair_description_that_past_inquiries_confirm_needs_no_person(engine, 
     item, r = _triaged_unseen(engine, dataset, item_id)
     assert r.program_details[0]["id"] == item["programs"][0]
     assert not r.needs_human, r.needs_human_reasons
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("dataset", "item_id", "category"),
+    [
+        ("triage_blind2.yaml", "b2-042", "その他"),  # パスポート: words fit a program, past cases were out of scope
+        ("triage_blind5.yaml", "b5-041", "その他"),  # 隣の工場がうるさい: the same
+        ("triage_dev2.yaml", "n048", "相談窓口"),  # a complaint naming よろず支援拠点 keeps its program's category
+    ],
+)
+def test_an_inquiry_like_past_out_of_scope_ones_is_in_no_programs_category(engine, dataset, item_id, category):
+    item, r = _triaged_unseen(engine, dataset, item_id)
+    assert r.category == category == item["category"]
+    assert r.needs_human  # … and a person still looks at it

@@ -457,7 +457,8 @@ class Triage:
                 reasons.append("どの制度に当たるか確信が持てません")
             if len(ranked) > 1 and ranked[1].score >= CLOSE * top.score and not ranked[1].separate_need(top):
                 reasons.append("複数の制度が同じくらい当てはまります")
-        if ranked and votes and not votes[0].program:
+        out_of_scope = bool(votes) and not votes[0].program
+        if ranked and out_of_scope:
             reasons.append("よく似た過去のご相談は、資料にある制度の対象外でした")
         if COMPLAINT.search(q):
             reasons.append("苦情・不満を含みます")
@@ -517,7 +518,10 @@ class Triage:
                     }
                 )
                 citations.append(self._citation(d.source_file, d.slide))
-        category = self._category(ranked)
+        # the past inquiries most like it were out of scope and it names no program: no program's category (a
+        # passport, a noise complaint: the words that fit a program's slides do not make it that program's matter)
+        named = bool(ranked) and any(ranked[0].parts.get(k) for k in NAMED_SIGNALS)
+        category = self._category(ranked if named or not out_of_scope else [])
         unique = list({(c["source_file"], c["slide"]): c for c in citations}.values())
         reply, grounding = self._checked_reply(details, contacts, deadlines, reasons, unique)
         self.assistant.question_log.record(
