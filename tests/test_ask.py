@@ -59,6 +59,8 @@ def test_out_of_scope_abstains_with_a_helpful_message(run):
         "NISAで何を買えばいいですか",
         "年金の受け取りを遅らせると得ですか",  # personal and household money matters
         "自家用車を買い替えるときの補助金はありますか",
+        "確定申告の期限はいつですか",  # the tax office's procedure
+        "従業員の健康診断の費用に使える補助はありますか",  # a person's health check, not 企業の健康診断ツール
     ],
 )
 def test_stock_tips_and_personal_finance_are_out_of_scope(assistant, question):

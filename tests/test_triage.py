@@ -338,11 +338,30 @@ def test_the_projects_needs_file_loads(corpus):
         "年末調整の書き方が分からないので、相談できる窓口を教えてください",
         "自家用車を電気自動車に買い替えたい。個人で使える国の補助金の額を教えてください",
         "うちの市の「中小企業デジタル化応援補助金」の締切を知りたいです",  # not a slip for デジタル化補助金
+        "パートさんを含めた従業員の健康診断の費用を補助してもらえる制度はありますか",  # a person's health check
+        "母の運転免許の返納について相談したい。車の代わりになる補助はありますか",
+        "青色申告の帳簿の付け方を教えてほしい。個人事業主です",  # the tax office's procedures
+        "インボイスの登録を取りやめたいのですが、届出の期限はいつですか",
     ],
 )
 def test_personal_matters_and_other_bodies_measures_are_out_of_scope(engine, text):
     r = engine.run("x", text, dt.date.fromisoformat(TODAY))
     assert r.programs == [] and r.needs_human and r.category == "その他"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("text", "program"),
+    [
+        ("会社の健康診断みたいなシートを銀行の担当と一緒に作ると聞きました。国のツールですか", "local_benchmark"),
+        ("ランサムウェアに感染しました。警察への届出や取引先への連絡の順番が書いてある資料はありますか",
+         "incident_tabletop"),
+    ],
+)
+def test_a_companys_health_check_and_a_report_to_the_police_stay_in_scope(engine, text, program):
+    # 健康診断 is out of scope only with the people it is for; 届出 only as a tax filing
+    r = engine.run("x", text, dt.date.fromisoformat(TODAY))
+    assert program in [d["id"] for d in r.program_details][:3]
 
 
 @pytest.mark.integration

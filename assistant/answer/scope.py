@@ -10,7 +10,9 @@
    naming it holds most of the question's other nouns either (a place the decks name only for an unrelated event).
 8. Without a program: personal investing, money and household matters (株, 銘柄, 仮想通貨, NISA, 住宅ローン, 年金,
    年末調整, 自家用車 …), which no support measure for businesses covers, even where a deck uses the word in a name of
-   its own (DX銘柄 is a program, not a stock tip).
+   its own (DX銘柄 is a program, not a stock tip); an employee's or a family's own matter (社員の健康診断,
+   人間ドック, 免許返納); and a tax filing procedure (確定申告, 税務署, e-Tax, インボイス登録の取りやめ), which is the
+   tax office's, not a support measure.
 """
 
 from __future__ import annotations
@@ -36,6 +38,17 @@ OFF_TOPIC = (
     "株", "株価", "個別株", "株式投資", "銘柄", "仮想通貨", "暗号資産", "ビットコイン", "FX", "投資信託", "投信",
     "NISA", "iDeCo", "資産運用", "外貨預金", "先物取引", "配当", "利回り", "宝くじ", "競馬", "住宅ローン",
     "年金", "年末調整", "生命保険", "医療費控除", "ふるさと納税", "自家用車", "マイカー", "家計",
+)
+# Rule 8, phrases: a person's own health check or driving licence (企業の健康診断ツール is ローカルベンチマーク, so
+# 健康診断 counts only with the people it is for) …
+PERSONAL_PHRASE = re.compile(
+    r"(?:社員|従業員|スタッフ|職員|パート|家族)[^。、]{0,12}?(?:健康診断|健診)|人間ドック|免許(?:の)?返納|運転免許"
+)
+# … and the tax office's procedures
+TAX_PROCEDURE = re.compile(
+    r"確定申告|青色申告|税務署|e-?Tax|(?:登録|届出)を?(?:取りやめ|取り消|取消)|取りやめ(?:る|の)(?:届出|手続)"
+    r"|免税事業者に戻",
+    re.IGNORECASE,
 )
 COMPANY_FORM = re.compile(r"[(（]\s*[株有合]\s*[)）]")  # (株) (有) (合): 株式会社, 有限会社, 合同会社
 _COMPOUND_POS = ("名詞", "接尾辞", "接頭辞")
@@ -69,6 +82,12 @@ class ScopeCheck:
         word = self.personal_matter(q)
         if word:
             return f"「{word}」など個人の資産やお金、暮らしのご相談は、収録資料（中小企業向けの支援施策）の対象外です。"
+        word = self.tax_procedure(q)
+        if word:
+            return (
+                f"「{word}」など税の申告・届出の手続きは税務署（国税庁）の所管で、"
+                "収録資料（中小企業向けの支援施策）の対象外です。"
+            )
         return self.vocabulary_reason(q, hits)
 
     def unknown_measure(self, q: str) -> str | None:
@@ -150,7 +169,13 @@ class ScopeCheck:
                 compound = "".join(w.surface for w in words[start:end])
                 if end - start == len(parts) or compound not in self._text:
                     return entry
-        return None
+        m = PERSONAL_PHRASE.search(q)
+        return m.group(0) if m else None
+
+    def tax_procedure(self, q: str) -> str | None:
+        """Rule 8: a tax filing procedure (確定申告, 届出の取りやめ), the tax office's matter."""
+        m = TAX_PROCEDURE.search(q)
+        return m.group(0) if m else None
 
     def _known_compound(self, stem: str) -> bool:
         """A multi-word term the decks use (税額控除): its rate may be stated under another wording."""

@@ -271,7 +271,8 @@ class Triage:
         unknown = scope.unknown_measure(text)  # 「中小企業デジタル化応援補助金」: a measure the decks lack …
         if unknown:  # … is not a slip for a name it contains (デジタル化補助金), as 省力可補助金 is for 省力化補助金
             loose = [pid for pid in loose if registry.is_slip_for(unknown, pid)]
-        if not named and not loose and (unknown or scope.personal_matter(named_text)):
+        outside = scope.personal_matter(named_text) or scope.tax_procedure(named_text)  # 年金, 確定申告
+        if not named and not loose and (unknown or outside):
             return []  # a measure of another body, or a personal matter (年金, 自家用車): out of scope
         stats = self.assistant.retriever.stats
         wanted = self._wanted(text)
