@@ -30,7 +30,7 @@ from ..answer.grounding import Evidence, check_figures, tool_text
 from ..errors import DataError
 from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
-from ..privacy import log_failure
+from ..privacy import log_failure, without_contact_details
 from ..service import Assistant
 from ..text import nfkc
 from ..yamlio import load_model
@@ -229,8 +229,8 @@ class Triage:
         self.examples = ExampleMemory(examples, self._key_terms)
 
     def _wanted(self, text: str) -> str:
-        """The inquiry less 「商工会議所の職員です。」 and 「従業員40人」: what the caller needs."""
-        return without_size(self._without_introduction(text))
+        """The inquiry less 「商工会議所の職員です。」, 「従業員40人」 and the caller's address: what they need."""
+        return without_size(self._without_introduction(without_contact_details(text)))
 
     def _key_terms(self, text: str) -> list[str]:
         """The key terms an inquiry is matched by (slides' profiles, past inquiries): those of what it needs."""
