@@ -19,7 +19,8 @@ from pathlib import Path
 
 from .text import EMAIL, nfkc
 
-_URL = re.compile(r"https?://\S+")
+# ASCII URL characters (no brackets), ending on one that does not end a sentence: 「…/a）教えて」 keeps 教えて
+_URL = re.compile(r"https?://[\w\-.~:/?#@!$&'*+,;=%]*[\w\-~/#=%]", re.ASCII)
 _PHONE = re.compile(
     r"(?<![\d-])(?:\+81[-\s]?\(?0?\)?|0)\d{1,4}(?:[-\s]|[(（]|[)）])*\d{1,4}(?:[-\s]|[)）])*\d{3,4}(?![\d-])"
     r"|(?<!\d)0\d{9,10}(?!\d)"

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from assistant.app import chat
 from assistant.cli import cli
-from assistant.privacy import QuestionLog, mask_personal
+from assistant.privacy import QuestionLog, mask_personal, without_contact_details
 from assistant.settings import Settings
 
 PERSONAL = "山田太郎様（090-1234-5678、yamada@example.co.jp、〒700-0024、1丁目2番3号）より"
@@ -28,6 +28,7 @@ SECRETS = ("山田太郎", "090-1234-5678", "yamada@example.co.jp", "700-0024", 
         ("私は鈴木一郎と申します", "私は[氏名]と申します"),
         ("電話 090-1234-5678 まで", "電話 [電話番号] まで"),
         ("TEL 086(223)1234", "TEL [電話番号]"),
+        ("詳細は https://example.jp/a（第2版）をご覧ください", "詳細は [URL](第2版)をご覧ください"),
         ("携帯09012345678", "携帯[電話番号]"),
         ("+81-3-1234-5678", "[電話番号]"),
         ("ito@example.co.jp へ", "[メール] へ"),
@@ -114,3 +115,11 @@ def test_an_unwritable_question_log_never_stops_an_answer(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         log.record("ask", "山田太郎様の質問")
     assert "question log not written" in caplog.text and "山田" not in caplog.text
+
+
+def test_contact_details_are_left_out_of_the_words_of_an_inquiry():
+    text = "DX認定について（yamada@example.co.jp、090-1234-5678、https://example.jp/a）教えてください"
+    left = without_contact_details(text)
+    assert all(s not in left for s in ("yamada", "example", "090-1234-5678", "https"))
+    assert left.startswith("DX認定について") and left.endswith("教えてください")
+    assert without_contact_details("令和7年度 第3回 20日締切") == "令和7年度 第3回 20日締切"  # dates are not phones

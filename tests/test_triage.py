@@ -194,6 +194,8 @@ def test_curated_contacts_are_checked_against_their_slides(corpus, tmp_path):
         ("アニメを作っている会社です。海外向けに吹き替えを作って現地で宣伝したい。費用の支援はありますか",
          "contents_kaigai"),
         ("ゲーム会社です。海外版を出すための翻訳と現地での販促にかかる費用を補助してもらえますか", "contents_kaigai"),
+        ("先生にうちの店まで来てもらって、経営の困りごとを相談できる制度はありますか", "chusho_119"),  # 先生+来て
+        ("ITのことはよくわからないので、詳しい人に話を聞いてもらえるところはありますか", "it_keiei_support_center"),
     ],
 )
 def test_services_described_in_plain_words(engine, text, program):
@@ -302,6 +304,25 @@ def test_names_with_a_slip_are_recognised_but_not_ordinary_words(corpus):
     assert "mitouteki_akatsuki" in registry.find_loose("あかつきプロジェクトに応募したい")
     assert "joho_shori_shiken" not in registry.find_loose("パスポートの更新をしたい")  # not ITパスポート
     assert registry.find_loose("持続可能な経営をしたい") == []
+
+
+def test_a_phrase_the_decks_write_is_not_a_slip_for_a_name(engine):
+    registry = engine.corpus.registry
+    in_decks = engine._in_decks  # 情報セキュリティ対策 is on the slides: not 情報セキュリティ診断 with two slips
+    text = "情報セキュリティ対策に取り組みたいのですが、何から始めればよいですか"
+    assert "joho_security_shindan" in registry.find_loose(text)
+    assert "joho_security_shindan" not in registry.find_loose(text, in_decks)
+    assert "monodukuri" in registry.find_loose("ものづくり捕助金のことで質問です", in_decks)
+    assert "mitouteki_akatsuki" in registry.find_loose("あかつきプロジェクトに応募したい", in_decks)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("reach", [" yamada@example.co.jp", " 086-223-1234", " https://www.example.co.jp/dx"])
+def test_how_to_reach_the_caller_does_not_change_the_triage(engine, reach):
+    text = "受注から出荷までのデータをつなぐ取り組みを進めています。"
+    plain, reachable = (engine.run("x", t, dt.date.fromisoformat(TODAY)) for t in (text, text + reach))
+    assert reachable.program_details == plain.program_details  # example.co.jp gave 'co' and 'jp' to slides
+    assert (reachable.needs_human, reachable.category) == (plain.needs_human, plain.category)
 
 
 @pytest.mark.parametrize(

@@ -92,13 +92,20 @@ class Registry:
                 found.append(pid)
         return found
 
-    def find_loose(self, text: str) -> list[str]:
+    @staticmethod
+    def loose_key(text: str) -> str:
+        """``text`` as ``find_loose`` compares it (NFKC, lower case, no spaces, katakana)."""
+        return katakana(_key(text))
+
+    def find_loose(self, text: str, in_use: str = "") -> list[str]:
         """Programs named with a slip: hiragana for katakana (あかつきプロジェクト), or one wrong character in a name
-        of six or more (ものづくり捕助金; two in ten or more). For inquiries typed by people; slides use ``find``."""
+        of six or more (ものづくり捕助金; two in ten or more). For inquiries typed by people; slides use ``find``.
+        A near match that the decks themselves write (``in_use``, a ``loose_key`` of their text) is a phrase of its
+        own, not a slip: 情報セキュリティ対策 is not 情報セキュリティ診断 misspelt."""
         from rapidfuzz import fuzz
         from rapidfuzz.distance import Levenshtein
 
-        hay = katakana(_key(text))
+        hay = self.loose_key(text)
         found: list[str] = []
         for p in self.programs:
             for form in p.loose_forms:
@@ -108,7 +115,8 @@ class Registry:
                 at = fuzz.partial_ratio_alignment(form, hay)
                 if at is None:
                     continue
-                if Levenshtein.distance(form, hay[at.dest_start : at.dest_end]) <= _slips(form):
+                window = hay[at.dest_start : at.dest_end]
+                if Levenshtein.distance(form, window) <= _slips(form) and not (in_use and window in in_use):
                     found.append(p.id)
                     break
         return found

@@ -224,6 +224,7 @@ class Triage:
         known = {p.id for p in self.corpus.registry.programs}
         self.needs = load_needs(settings.corpus_dir, known)
         self.profiles = ProgramProfiles(self.corpus)
+        self._in_decks = self.corpus.registry.loose_key("\n".join(s.text for s in self.corpus.slides))
         self.sizes = load_size_table(self.corpus, settings.corpus_dir, assistant.rulebook.programs)
         examples = load_examples(settings.triage_examples, known) if settings.triage_use_examples else []
         self.examples = ExampleMemory(examples, self._key_terms)
@@ -266,7 +267,7 @@ class Triage:
         named_text = OF_SUBSIDY.sub(r"\1", text)  # 事業承継の補助金 → 事業承継補助金, as the registry writes it
         focus = set(registry.find(" ".join("".join(m) for m in FOCUS.findall(named_text))))
         named = registry.find(named_text)
-        loose = [pid for pid in registry.find_loose(named_text) if pid not in named]  # ものづくり捕助金
+        loose = [pid for pid in registry.find_loose(named_text, self._in_decks) if pid not in named]  # ものづくり捕助金
         scope = self.assistant.composer.scope
         unknown = scope.unknown_measure(text)  # 「中小企業デジタル化応援補助金」: a measure the decks lack …
         if unknown:  # … is not a slip for a name it contains (デジタル化補助金), as 省力可補助金 is for 省力化補助金
@@ -279,7 +280,7 @@ class Triage:
         matches = self.profiles.match(key, {*named, *loose}, limit=len(registry.programs))
         asking, contrasted = self._asked_part(named_text)
         asked: list[Match] = []  # the part that asks, when it names none of the programs named elsewhere
-        if asking and not registry.find(asking) and not registry.find_loose(asking):
+        if asking and not registry.find(asking) and not registry.find_loose(asking, self._in_decks):
             asked = self.profiles.match(stats.key_terms(asking), {*named, *loose}, limit=3)
         # 「…とは別に」「…ではなく」 set the named program aside: a fair fit of the rest is enough
         bar = (SENTENCE_MIN, 1.0) if contrasted else (STRONG_DESCRIPTION, CONTEXT_RATIO)
@@ -442,7 +443,7 @@ class Triage:
         return owners[:1] or (slide.programs if len(slide.programs) == 1 else ())
 
     def run(self, inquiry_id: str, text: str, today: dt.date) -> TriageResult:
-        q = inquiry_text(text)
+        q = inquiry_text(without_contact_details(text))  # how to reach the caller is not what they ask
         registry = self.corpus.registry
         key = self._key_terms(q) if q else []
         votes = self.examples.votes(q, key) if q else []  # past inquiries like this one
