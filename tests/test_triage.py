@@ -196,6 +196,7 @@ def test_curated_contacts_are_checked_against_their_slides(corpus, tmp_path):
         ("ゲーム会社です。海外版を出すための翻訳と現地での販促にかかる費用を補助してもらえますか", "contents_kaigai"),
         ("先生にうちの店まで来てもらって、経営の困りごとを相談できる制度はありますか", "chusho_119"),  # 先生+来て
         ("ITのことはよくわからないので、詳しい人に話を聞いてもらえるところはありますか", "it_keiei_support_center"),
+        ("スタッフに学ばせたいのですが、無料で受けられるものはありますか", "manabi_dx"),
     ],
 )
 def test_services_described_in_plain_words(engine, text, program):
@@ -314,6 +315,18 @@ def test_a_phrase_the_decks_write_is_not_a_slip_for_a_name(engine):
     assert "joho_security_shindan" not in registry.find_loose(text, in_decks)
     assert "monodukuri" in registry.find_loose("ものづくり捕助金のことで質問です", in_decks)
     assert "mitouteki_akatsuki" in registry.find_loose("あかつきプロジェクトに応募したい", in_decks)
+
+
+@pytest.mark.integration
+def test_the_callers_own_skill_is_not_a_need(engine):
+    today = dt.date.fromisoformat(TODAY)
+    text = "パソコンはあまり得意じゃないのですが、会社のデジタル化が今どのくらい進んでいるか分かるものはありますか"
+    shy = engine.run("s", text, today)
+    assert [d["id"] for d in shy.program_details][:2] == ["miradigi", "it_senryaku_navi"]
+    assert "it_dounyu" not in [d["id"] for d in shy.program_details]  # no パソコン to buy
+    assert not shy.needs_human
+    buying = engine.run("b", "パソコンを買い替えたい。補助金はありますか", today)
+    assert buying.program_details[0]["id"] == "it_dounyu"
 
 
 @pytest.mark.integration

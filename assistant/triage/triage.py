@@ -91,6 +91,12 @@ INTRODUCTION = re.compile(  # 「商工会議所の職員です」「会計事�
     r"|オーナー|学校|市|町|村|県|会|団体)(?:です|でございます|と申します)|をしています|をやっています|をしております"
     r"|(?:担当|経営|運営)(?:して|いたして)おります)$"
 )
+# the caller's own skill: 「パソコンはあまり得意じゃない」 asks for no パソコン (an IT tool), it says how to help them
+OWN_SKILL = re.compile(
+    r"(?:パソコン|ぱそこん|PC|IT|デジタル|機械|スマホ)(?:関係|のこと|操作)?(?:には|は|が|も|に)?"
+    r"(?:あまり|ちょっと|少し|全然|まったく|全く|ぜんぜん|どうも)?"
+    r"(?:得意じゃな|得意で(?:は)?な|得意ではありません|苦手|詳しくな|詳しく(?:は)?ありません|疎い|うとい|弱い)"
+)
 LABEL = re.compile(r"^【[^】]{0,30}】")  # a memo's or form's label at the start (【電話メモ 2/18 受:田村】)
 WHOLE = re.compile(r"(全体像|事業全体|全体の(?:名前|名称|仕組み|事業)|[一ひ]とつの事業として|総称|大元の事業)")
 WHOLE_AMONG = 5  # … when two of its parts are among the best five: it gains the score of the best of them
@@ -230,8 +236,9 @@ class Triage:
         self.examples = ExampleMemory(examples, self._key_terms)
 
     def _wanted(self, text: str) -> str:
-        """The inquiry less 「商工会議所の職員です。」, 「従業員40人」 and the caller's address: what they need."""
-        return without_size(self._without_introduction(without_contact_details(text)))
+        """The inquiry less 「商工会議所の職員です。」, 「従業員40人」, 「パソコンは苦手」 and the caller's address:
+        what they need."""
+        return without_size(self._without_introduction(OWN_SKILL.sub(" ", without_contact_details(text))))
 
     def _key_terms(self, text: str) -> list[str]:
         """The key terms an inquiry is matched by (slides' profiles, past inquiries): those of what it needs."""
@@ -443,7 +450,8 @@ class Triage:
         return owners[:1] or (slide.programs if len(slide.programs) == 1 else ())
 
     def run(self, inquiry_id: str, text: str, today: dt.date) -> TriageResult:
-        q = inquiry_text(without_contact_details(text))  # how to reach the caller is not what they ask
+        q = OWN_SKILL.sub(" ", inquiry_text(without_contact_details(text)))  # how to reach the caller, and how
+        # well they know computers, is not what they ask
         registry = self.corpus.registry
         key = self._key_terms(q) if q else []
         votes = self.examples.votes(q, key) if q else []  # past inquiries like this one
