@@ -197,6 +197,9 @@ def test_curated_contacts_are_checked_against_their_slides(corpus, tmp_path):
         ("先生にうちの店まで来てもらって、経営の困りごとを相談できる制度はありますか", "chusho_119"),  # 先生+来て
         ("ITのことはよくわからないので、詳しい人に話を聞いてもらえるところはありますか", "it_keiei_support_center"),
         ("スタッフに学ばせたいのですが、無料で受けられるものはありますか", "manabi_dx"),
+        # a customer asking for "security": its first steps (000 slide 24), not a program for a supply chain
+        ("取引先の購買担当から「セキュリティの国のあれ、やっといてください」と言われたのですが、何のことでしょうか",
+         "security_action"),
     ],
 )
 def test_services_described_in_plain_words(engine, text, program):
