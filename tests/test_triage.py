@@ -321,6 +321,16 @@ def test_a_phrase_the_decks_write_is_not_a_slip_for_a_name(engine):
 
 
 @pytest.mark.integration
+def test_a_certificate_from_the_state_is_dx_nintei(engine):
+    text = ("当社は数年前から、受注から出荷までのデータを一本につなげてきました。社長が「国に認めてもらえる制度が"
+            "あるなら取りたい」と申しております。経営者向けに何を整理すべきか解説した国の資料もあれば読みたいそうです。")
+    r = engine.run("n", text, dt.date.fromisoformat(TODAY))
+    first = r.program_details[0]
+    assert first["id"] == "dx_nintei" and "「国に認め」" in first["reason"]  # corpus/needs.yaml, 003 slide 9
+    assert "dgc" in [d["id"] for d in r.program_details][:3]  # the 手引き the owner wants to read
+
+
+@pytest.mark.integration
 def test_the_callers_own_skill_is_not_a_need(engine):
     today = dt.date.fromisoformat(TODAY)
     text = "パソコンはあまり得意じゃないのですが、会社のデジタル化が今どのくらい進んでいるか分かるものはありますか"
