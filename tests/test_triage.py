@@ -137,15 +137,16 @@ def test_personal_data_never_reaches_logs(settings, tmp_path, caplog):
     [  # README「Help-desk triage」: each set scored without its own examples (the memory holds the other sets)
         ("triage_dev.yaml", 1.0, 1.0, 1.0, 0.981, 0.944),
         ("triage_dev2.yaml", 0.964, 1.0, 1.0, 0.982, 0.964),
-        ("triage_dev3.yaml", 0.933, 0.967, 1.0, 0.917, 0.9),
-        ("triage_dev4.yaml", 0.967, 0.983, 1.0, 0.9, 0.95),
-        ("triage_test.yaml", 0.933, 1.0, 1.0, 0.933, 0.911),
+        ("triage_dev3.yaml", 0.95, 1.0, 1.0, 0.933, 0.9),
+        ("triage_dev4.yaml", 0.967, 0.967, 0.979, 0.883, 0.95),
+        ("triage_test.yaml", 0.933, 1.0, 1.0, 0.933, 0.933),
         ("triage_blind.yaml", 0.933, 1.0, 1.0, 0.933, 0.911),
         ("triage_blind2.yaml", 0.98, 1.0, 1.0, 0.96, 0.96),
         ("triage_blind3.yaml", 0.92, 1.0, 1.0, 0.94, 0.94),
-        ("triage_blind4.yaml", 0.9, 0.98, 1.0, 0.92, 0.92),
-        ("triage_blind5.yaml", 0.92, 0.96, 0.974, 0.84, 0.9),
-        ("triage_blind6.yaml", 0.96, 0.96, 1.0, 0.96, 0.96),
+        ("triage_blind4.yaml", 0.94, 1.0, 1.0, 0.98, 0.96),
+        ("triage_blind5.yaml", 0.96, 1.0, 1.0, 0.9, 0.94),
+        ("triage_blind6.yaml", 0.98, 1.0, 1.0, 0.98, 0.96),
+        ("triage_blind7.yaml", 0.94, 0.96, 0.932, 0.88, 0.9),
     ],
 )
 def test_triage_benchmark_does_not_regress(engine, dataset, top1, top3, contacts, needs_human, category):
