@@ -146,7 +146,7 @@ def test_personal_data_never_reaches_logs(settings, tmp_path, caplog):
         ("triage_blind4.yaml", 0.94, 1.0, 1.0, 0.98, 0.96),
         ("triage_blind5.yaml", 0.96, 1.0, 1.0, 0.9, 0.94),
         ("triage_blind6.yaml", 0.98, 1.0, 1.0, 0.98, 0.96),
-        ("triage_blind7.yaml", 0.94, 0.96, 0.932, 0.88, 0.9),
+        ("triage_blind7.yaml", 0.98, 1.0, 1.0, 0.9, 0.92),
     ],
 )
 def test_triage_benchmark_does_not_regress(engine, dataset, top1, top3, contacts, needs_human, category):
@@ -198,6 +198,9 @@ def test_curated_contacts_are_checked_against_their_slides(corpus, tmp_path):
         ("先生にうちの店まで来てもらって、経営の困りごとを相談できる制度はありますか", "chusho_119"),  # 先生+来て
         ("ITのことはよくわからないので、詳しい人に話を聞いてもらえるところはありますか", "it_keiei_support_center"),
         ("スタッフに学ばせたいのですが、無料で受けられるものはありますか", "manabi_dx"),
+        ("うちのセキュリティがよその会社と比べてどのくらいか、質問に答えたら分かる仕組みはありますか",
+         "joho_security_shindan"),  # 設問に答えるだけで…他社との比較で診断 (003 slide 26)
+        ("人が足らんで困っとる。国で何か手伝ってくれるもんはないかね", "shoryokuka"),  # 足らん: 足りない in dialect
         # a customer asking for "security": its first steps (000 slide 24), not a program for a supply chain
         ("取引先の購買担当から「セキュリティの国のあれ、やっといてください」と言われたのですが、何のことでしょうか",
          "security_action"),
