@@ -347,7 +347,9 @@ def test_the_callers_own_skill_is_not_a_need(engine):
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("reach", [" yamada@example.co.jp", " 086-223-1234", " https://www.example.co.jp/dx"])
+@pytest.mark.parametrize(
+    "reach", [" yamada@example.co.jp", " 086-223-1234", " ０８６－２２３－１２３４", " https://www.example.co.jp/dx"]
+)
 def test_how_to_reach_the_caller_does_not_change_the_triage(engine, reach):
     text = "受注から出荷までのデータをつなぐ取り組みを進めています。"
     plain, reachable = (engine.run("x", t, dt.date.fromisoformat(TODAY)) for t in (text, text + reach))

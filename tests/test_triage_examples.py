@@ -118,6 +118,15 @@ def test_an_example_alone_never_brings_in_a_program_the_slides_do_not_support(as
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("reach", ["090-1234-5678", "０９０－１２３４－５６７８", "mise@example.co.jp"])
+def test_an_inquiry_with_contact_details_is_recognised_as_its_own_example(assistant, tmp_path, reach):
+    text = f"お店のチラシを作り直して、新しいお客さんを呼びたい。連絡は{reach}まで"
+    planted = _planted(assistant, tmp_path, text, "[jizokuka]")
+    result = planted.run("q", text, TODAY)  # the memory's only example is this very inquiry: it does not vote
+    assert result.program_details[0]["id"] == "jizokuka" and result.program_details[0]["examples"] == []
+
+
+@pytest.mark.integration
 def test_cli_examples_can_be_switched_off_or_pointed_elsewhere(settings, tmp_path):
     inquiries = tmp_path / "in.jsonl"
     inquiries.write_text(json.dumps({"id": "1", "text": "お店のチラシを作って新しいお客さんを呼びたい"},

@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -233,12 +233,13 @@ class Triage:
         self._in_decks = self.corpus.registry.loose_key("\n".join(s.text for s in self.corpus.slides))
         self.sizes = load_size_table(self.corpus, settings.corpus_dir, assistant.rulebook.programs)
         examples = load_examples(settings.triage_examples, known) if settings.triage_use_examples else []
-        self.examples = ExampleMemory(examples, self._key_terms)
+        # read as an inquiry is: an example is recognised as the inquiry it is, and never votes for itself
+        self.examples = ExampleMemory([replace(e, text=read_inquiry(e.text)) for e in examples], self._key_terms)
 
     def _wanted(self, text: str) -> str:
-        """The inquiry less 「商工会議所の職員です。」, 「従業員40人」, 「パソコンは苦手」 and the caller's address:
-        what they need."""
-        return without_size(self._without_introduction(OWN_SKILL.sub(" ", without_contact_details(text))))
+        """The inquiry (as ``read_inquiry`` gives it) less 「商工会議所の職員です。」 and 「従業員40人」: what they
+        need."""
+        return without_size(self._without_introduction(text))
 
     def _key_terms(self, text: str) -> list[str]:
         """The key terms an inquiry is matched by (slides' profiles, past inquiries): those of what it needs."""
@@ -450,8 +451,7 @@ class Triage:
         return owners[:1] or (slide.programs if len(slide.programs) == 1 else ())
 
     def run(self, inquiry_id: str, text: str, today: dt.date) -> TriageResult:
-        q = OWN_SKILL.sub(" ", inquiry_text(without_contact_details(text)))  # how to reach the caller, and how
-        # well they know computers, is not what they ask
+        q = read_inquiry(text)
         registry = self.corpus.registry
         key = self._key_terms(q) if q else []
         votes = self.examples.votes(q, key) if q else []  # past inquiries like this one
@@ -624,6 +624,12 @@ class Triage:
             lines.append("内容を確認のうえ、担当者より改めてご連絡いたします。")
         lines.append("申請の際は、必ず最新の公募要領をご確認ください。")
         return "".join(lines)
+
+
+def read_inquiry(text: str) -> str:
+    """An inquiry as triage reads it (NFKC, whitespace collapsed), less how to reach the caller (e-mail, URL, phone)
+    and how well they know computers (「パソコンは苦手」): neither is what they ask."""
+    return inquiry_text(OWN_SKILL.sub(" ", without_contact_details(inquiry_text(text))))
 
 
 def _remembered(votes: list[Vote]) -> list[_Score]:
