@@ -314,6 +314,17 @@ def test_names_with_a_slip_are_recognised_but_not_ordinary_words(corpus):
     assert registry.find_loose("持続可能な経営をしたい") == []
 
 
+
+def test_a_name_with_a_forgotten_word_is_recognised(corpus):
+    registry = corpus.registry  # the parts around なんとか are the name's: before it, and after it further on
+    assert "seisansei_kakumei" in registry.find_loose("国の“生産性なんとか革命”っていう事業")
+    assert "sangyo_koyo_antei_joseikin" in registry.find_loose("厚労省の「産業なんとか助成金」が使えると聞いた")
+    assert "it_dounyu" in registry.find_loose("ITなんとか補助金の締め切りを教えて")
+    assert "monodukuri" in registry.find_loose("もの〇〇補助金ってまだやってますか")
+    assert registry.find_loose("補助金なんとかしてください") == []  # nothing of a name after it
+    assert registry.find_loose("なんとか補助金ってありますか") == []  # nothing of a name before it
+    assert registry.find_loose("生産性なんとかしたい") == []  # 生産性 alone is a word, not a name
+
 def test_a_phrase_the_decks_write_is_not_a_slip_for_a_name(engine):
     registry = engine.corpus.registry
     in_decks = engine._in_decks  # 情報セキュリティ対策 is on the slides: not 情報セキュリティ診断 with two slips

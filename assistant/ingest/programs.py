@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -46,6 +47,28 @@ class Program(BaseModel):
 
 
 LOOSE_MIN_CHARS = 6  # shorter names are too easily one slip away from an ordinary word
+
+
+# a word a caller puts where they forget part of a name (生産性なんとか革命), as loose_key writes it
+_PLACEHOLDER = re.compile(
+    r"ナントカ|ナンチャラ|ナンタラ|ナニナニ|ナンヤラ|ホニャララ|何トカ|何チャラ|何タラ|何々|[○〇◯×]{2,}"
+)
+GAP_MIN_CHARS = 5  # the name's parts around a forgotten word, in all: 生産性 + 革命, もの + 補助金, it + 補助金
+GAP_REACH = 30  # characters each side of it that may be the name's
+
+
+def _around_gap(form: str, before: str, after: str) -> bool:
+    """Whether ``form`` has what comes just before a placeholder (two characters or more) and, later, what comes
+    just after it (two or more), five in all: 生産性なんとか革命 is 生産性革命推進事業; 補助金なんとかして is
+    no name."""
+    for i in range(len(before), 1, -1):
+        at = form.find(before[-i:])
+        if at == -1:
+            continue
+        rest = form[at + i :]
+        j = next((j for j in range(min(len(after), len(rest)), 1, -1) if after[:j] in rest), 0)
+        return j >= 2 and i + j >= GAP_MIN_CHARS
+    return False
 
 
 def _slips(form: str) -> int:
@@ -119,6 +142,11 @@ class Registry:
                 if Levenshtein.distance(form, window) <= _slips(form) and not (in_use and window in in_use):
                     found.append(p.id)
                     break
+        gaps = [(hay[max(m.start() - GAP_REACH, 0) : m.start()], hay[m.end() : m.end() + GAP_REACH])
+                for m in _PLACEHOLDER.finditer(hay)]
+        for p in self.programs:
+            if p.id not in found and any(_around_gap(form, *gap) for form in p.loose_forms for gap in gaps):
+                found.append(p.id)  # 生産性なんとか革命: the name with a word the caller has forgotten
         return found
 
     def is_slip_for(self, name: str, program: str) -> bool:
