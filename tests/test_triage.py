@@ -136,17 +136,17 @@ def test_personal_data_never_reaches_logs(settings, tmp_path, caplog):
     ("dataset", "top1", "top3", "contacts", "needs_human", "category"),
     [  # README「Help-desk triage」: each set scored without its own examples (the memory holds the other sets)
         ("triage_dev.yaml", 1.0, 1.0, 1.0, 0.981, 0.944),
-        ("triage_dev2.yaml", 0.964, 1.0, 1.0, 0.982, 0.964),
+        ("triage_dev2.yaml", 0.982, 1.0, 1.0, 0.982, 0.964),
         ("triage_dev3.yaml", 0.95, 1.0, 1.0, 0.933, 0.9),
-        ("triage_dev4.yaml", 0.967, 0.967, 0.979, 0.883, 0.95),
-        ("triage_test.yaml", 0.933, 1.0, 1.0, 0.933, 0.933),
-        ("triage_blind.yaml", 0.933, 1.0, 1.0, 0.933, 0.911),
-        ("triage_blind2.yaml", 0.98, 1.0, 1.0, 0.96, 0.96),
+        ("triage_dev4.yaml", 0.967, 0.983, 1.0, 0.9, 0.95),
+        ("triage_test.yaml", 0.956, 1.0, 1.0, 0.933, 0.933),
+        ("triage_blind.yaml", 0.956, 1.0, 1.0, 0.933, 0.956),
+        ("triage_blind2.yaml", 0.98, 1.0, 1.0, 0.94, 0.96),
         ("triage_blind3.yaml", 0.92, 1.0, 1.0, 0.94, 0.94),
         ("triage_blind4.yaml", 0.94, 1.0, 1.0, 0.98, 0.96),
         ("triage_blind5.yaml", 0.96, 1.0, 1.0, 0.9, 0.94),
         ("triage_blind6.yaml", 0.98, 1.0, 1.0, 0.98, 0.96),
-        ("triage_blind7.yaml", 0.98, 1.0, 1.0, 0.9, 0.92),
+        ("triage_blind7.yaml", 1.0, 1.0, 1.0, 0.88, 0.94),
     ],
 )
 def test_triage_benchmark_does_not_regress(engine, dataset, top1, top3, contacts, needs_human, category):
@@ -343,6 +343,16 @@ def test_a_certificate_from_the_state_is_dx_nintei(engine):
     first = r.program_details[0]
     assert first["id"] == "dx_nintei" and "「国に認め」" in first["reason"]  # corpus/needs.yaml, 003 slide 9
     assert "dgc" in [d["id"] for d in r.program_details][:3]  # the 手引き the owner wants to read
+
+
+@pytest.mark.integration
+def test_the_need_in_the_sentence_that_asks_outweighs_the_background(engine):
+    text = ("【電話メモ】鮮魚店の店主。コロナ明けから売上が戻らず、ネットで売ることも考えている。補助金の話は商工会で"
+            "一度聞いた。もっと全般的な経営の相談に、何べんでも乗ってくれるところを知りたい。")
+    r = engine.run("a", text, dt.date.fromisoformat(TODAY))
+    ids = [d["id"] for d in r.program_details]
+    assert ids[0] == "yorozu" and "jizokuka" in ids[:3]  # よろず 000: 何度でも無料でご相談; ネットで売る is background
+    assert r.category == "相談窓口"
 
 
 @pytest.mark.integration

@@ -45,6 +45,8 @@ NEEDS_FILE = "needs.yaml"
 NAMED_WEIGHT = 1.0
 LOOSE_WEIGHT = 0.8  # a name written with a slip: almost as good as the name
 NEED_WEIGHT = 0.45
+ASKED_NEED = 1.0  # a need phrase in the sentence that asks (「…相談に乗ってくれるところを紹介して」) counts again,
+# at a broad need's weight: 「商工会には補助金の話で一回行った」 before it is background
 NEED_POWER = 1.5  # a need phrase for one specific service (weight 2) counts 2**1.5 times a broad one
 SIZE_WEIGHTS = {"revenue": 0.8, "investment": 0.5, "midsize": 0.4}  # the size the inquiry states (size.py)
 TOO_SMALL_FACTOR = 0.5  # … and a program whose largest cap carries less than half the subsidy a stated investment asks
@@ -320,8 +322,9 @@ class Triage:
             # a need whose every word is inside a scene-setting name (「お助け隊」's サイバー) is that name's, not the
             # caller's; 「手引き」 next to 「情報セキュリティ診断」's セキュリティ is the caller's own
             if hit and not all(any(part.lower() in form for form in scene) for part in hit.split("・")):
+                asked_too = bool(asking) and need.match(LABEL.sub("", asking)) is not None
                 for rank, pid in enumerate(need.programs):
-                    weight = need.weight ** NEED_POWER * NEED_WEIGHT / (1 + 0.5 * rank)
+                    weight = (need.weight**NEED_POWER + ASKED_NEED * asked_too) * NEED_WEIGHT / (1 + 0.5 * rank)
                     add(pid, weight, f"「{hit}」のご相談に合う制度です", hit, "need")
         size = read_size(text)
         for fit in self.sizes.fits(text, size):  # 年商25億円, 従業員2,000人, 数十億円の投資
