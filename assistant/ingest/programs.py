@@ -144,7 +144,7 @@ class Registry:
                     break
         gaps = [(hay[max(m.start() - GAP_REACH, 0) : m.start()], hay[m.end() : m.end() + GAP_REACH])
                 for m in _PLACEHOLDER.finditer(hay)]
-        for p in self.programs:
+        for p in self.programs if gaps else ():
             if p.id not in found and any(_around_gap(form, *gap) for form in p.loose_forms for gap in gaps):
                 found.append(p.id)  # 生産性なんとか革命: the name with a word the caller has forgotten
         return found

@@ -317,12 +317,13 @@ class Triage:
             else:
                 add(pid, weight, f"「{name}」のことと思われます", f"named:{pid}", "loose")
         own_words = LABEL.sub("", text)  # 【ご相談】【電話メモ】 label the message: the desk's words, not the caller's
+        asked_words = LABEL.sub("", asking)
         for need in self.needs:
             hit = need.match(own_words)
             # a need whose every word is inside a scene-setting name (「お助け隊」's サイバー) is that name's, not the
             # caller's; 「手引き」 next to 「情報セキュリティ診断」's セキュリティ is the caller's own
             if hit and not all(any(part.lower() in form for form in scene) for part in hit.split("・")):
-                asked_too = bool(asking) and need.match(LABEL.sub("", asking)) is not None
+                asked_too = bool(asked_words) and need.match(asked_words) is not None
                 for rank, pid in enumerate(need.programs):
                     weight = (need.weight**NEED_POWER + ASKED_NEED * asked_too) * NEED_WEIGHT / (1 + 0.5 * rank)
                     add(pid, weight, f"「{hit}」のご相談に合う制度です", hit, "need")
