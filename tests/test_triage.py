@@ -133,12 +133,38 @@ def test_personal_data_never_reaches_logs(settings, tmp_path, caplog):
 
 @pytest.mark.integration
 @pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("補助金の書類を頼んでいたのに締切に間に合わなかった。これで申請できなかったら誰が責任を取るんですか", True),
+        ("なんでこっちが返さないかんとですか。ちゃんと説明してもらいたか。IT導入補助金のことです", True),
+        ("ご意見です。お助け隊のマークが付いたサービスを高い値段で売りつけられました。どこに訴えればいいのか", True),
+        ("持続化補助金の計画書の書き方を、商工会できちんと説明してもらえますか", False),  # a polite request
+    ],
+)
+def test_blame_and_grievance_are_complaints(engine, text, complaint):
+    reasons = engine.run("x", text, dt.date.fromisoformat(TODAY)).needs_human_reasons
+    assert ("苦情・不満を含みます" in reasons) is complaint
+
+
+@pytest.mark.integration
+def test_a_program_named_in_the_subject_line_is_what_the_mail_asks_about(engine):
+    # the rest fits 省力化's slides better (成形機, 万円): without the subject rule ものづくり was only the scene
+    text = ("件名:クリーンルーム用の成形機について(ものつくり補助金?) / 樹脂成形の会社、社員40名です。新しい医療用部品"
+            "のために成形機(約1,800万円)を入れたい。締切と問い合わせ先を教えてください。それと、この立ち上げに取引先から"
+            "技術者を出向で2名受け入れる予定で、厚労省の助成金が使えると資料の隅に書いてあった気がします。そちらの窓口も")
+    details = engine.run("x", text, dt.date.fromisoformat(TODAY)).program_details[:3]
+    mono = next(d for d in details if d["id"] == "monodukuri")
+    assert "前提として" not in mono["reason"]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
     ("dataset", "top1", "top3", "contacts", "needs_human", "category"),
     [  # README「Help-desk triage」: each set scored without its own examples (the memory holds the other sets)
         ("triage_dev.yaml", 1.0, 1.0, 1.0, 0.981, 0.944),
         ("triage_dev2.yaml", 0.982, 1.0, 1.0, 0.982, 0.964),
         ("triage_dev3.yaml", 0.95, 1.0, 1.0, 0.933, 0.9),
-        ("triage_dev4.yaml", 0.967, 0.983, 1.0, 0.9, 0.95),
+        ("triage_dev4.yaml", 0.967, 1.0, 1.0, 0.9, 0.95),
         ("triage_test.yaml", 0.956, 1.0, 1.0, 0.933, 0.933),
         ("triage_blind.yaml", 0.956, 1.0, 1.0, 0.933, 0.956),
         ("triage_blind2.yaml", 0.98, 1.0, 1.0, 0.94, 0.96),
@@ -147,6 +173,7 @@ def test_personal_data_never_reaches_logs(settings, tmp_path, caplog):
         ("triage_blind5.yaml", 0.96, 1.0, 1.0, 0.9, 0.94),
         ("triage_blind6.yaml", 0.98, 1.0, 1.0, 0.98, 0.96),
         ("triage_blind7.yaml", 1.0, 1.0, 1.0, 0.88, 0.94),
+        ("triage_blind8.yaml", 0.98, 1.0, 1.0, 0.9, 0.96),
     ],
 )
 def test_triage_benchmark_does_not_regress(engine, dataset, top1, top3, contacts, needs_human, category):
@@ -201,6 +228,8 @@ def test_curated_contacts_are_checked_against_their_slides(corpus, tmp_path):
         ("うちのセキュリティがよその会社と比べてどのくらいか、質問に答えたら分かる仕組みはありますか",
          "joho_security_shindan"),  # 設問に答えるだけで…他社との比較で診断 (003 slide 26)
         ("人が足らんで困っとる。国で何か手伝ってくれるもんはないかね", "shoryokuka"),  # 足らん: 足りない in dialect
+        # a disaster: 持続化補助金's 災害支援枠 (004 slide 10), though no word of its slides but 地震 is used
+        ("地震で作業場が壊れて、道具を買い直したい。職人2人の工房です。使える補助金と締切を教えてください", "jizokuka"),
         # a customer asking for "security": its first steps (000 slide 24), not a program for a supply chain
         ("取引先の購買担当から「セキュリティの国のあれ、やっといてください」と言われたのですが、何のことでしょうか",
          "security_action"),
@@ -416,6 +445,10 @@ def test_the_projects_needs_file_loads(corpus):
         "母の運転免許の返納について相談したい。車の代わりになる補助はありますか",
         "青色申告の帳簿の付け方を教えてほしい。個人事業主です",  # the tax office's procedures
         "インボイスの登録を取りやめたいのですが、届出の期限はいつですか",
+        "社員の人間ドックの費用を会社で出したい。補助はありますか",
+        # a vendor's pitch to the bureau itself, however well its words fit IT経営簡易診断's slides
+        "貴局ご担当者様 弊社はWeb制作会社です。官公庁様向けにサイト改善の無料診断キャンペーンを実施しております。"
+        "ご都合のよい日時をお知らせください",
     ],
 )
 def test_personal_matters_and_other_bodies_measures_are_out_of_scope(engine, text):
@@ -428,6 +461,8 @@ def test_personal_matters_and_other_bodies_measures_are_out_of_scope(engine, tex
     ("text", "program"),
     [
         ("会社の健康診断みたいなシートを銀行の担当と一緒に作ると聞きました。国のツールですか", "local_benchmark"),
+        ("銀行の人が会社の人間ドックみたいなシートを一緒に作ろうと言ってきた。国の道具らしいが案内はどこにある",
+         "local_benchmark"),
         ("ランサムウェアに感染しました。警察への届出や取引先への連絡の順番が書いてある資料はありますか",
          "incident_tabletop"),
     ],
@@ -436,6 +471,15 @@ def test_a_companys_health_check_and_a_report_to_the_police_stay_in_scope(engine
     # 健康診断 is out of scope only with the people it is for; 届出 only as a tax filing
     r = engine.run("x", text, dt.date.fromisoformat(TODAY))
     assert program in [d["id"] for d in r.program_details][:3]
+
+
+def test_a_caller_who_mentions_the_bureau_and_a_campaign_is_no_vendor(engine):
+    scope = engine.assistant.composer.scope
+    pitch = "貴局ご担当者様 弊社の新サービスをご紹介させていただきたく、ご連絡いたしました"
+    assert scope.solicitation(pitch) and "営業" in scope.reason_to_abstain(pitch, [], [])  # the Q&A's reason too
+    text = "貴局のホームページで見ました。業者のキャンペーンで清掃ロボットを安く入れたいのですが、補助は出ますか"
+    assert scope.solicitation(text) is None
+    assert engine.run("x", text, dt.date.fromisoformat(TODAY)).program_details[0]["id"] == "shoryokuka"
 
 
 @pytest.mark.integration

@@ -13,6 +13,7 @@
    its own (DX銘柄 is a program, not a stock tip); an employee's or a family's own matter (社員の健康診断,
    人間ドック, 免許返納); and a tax filing procedure (確定申告, 税務署, e-Tax, インボイス登録の取りやめ), which is the
    tax office's, not a support measure.
+9. A vendor's sales pitch addressed to the bureau (貴局ご担当者様 … ご提案いたします): not an SME's question at all.
 """
 
 from __future__ import annotations
@@ -42,7 +43,14 @@ OFF_TOPIC = (
 # Rule 8, phrases: a person's own health check or driving licence (企業の健康診断ツール is ローカルベンチマーク, so
 # 健康診断 counts only with the people it is for) …
 PERSONAL_PHRASE = re.compile(
-    r"(?:社員|従業員|スタッフ|職員|パート|家族)[^。、]{0,12}?(?:健康診断|健診)|人間ドック|免許(?:の)?返納|運転免許"
+    r"(?:社員|従業員|スタッフ|職員|パート|家族)[^。、]{0,12}?(?:健康診断|健診)|(?<!会社の)(?<!企業の)(?<!経営の)人間ドック"
+    r"|免許(?:の)?返納|運転免許"
+)  # 「会社の人間ドックみたいなもの」 is the company's health check: ローカルベンチマーク
+# Rule 9: a vendor's pitch to the bureau itself (「貴局ご担当者様 … 無料診断キャンペーン … ご提案いたします」): it is
+# addressed to the office and offers something, it asks nothing of a support measure
+SOLICITATION_TO = re.compile(r"貴局|貴庁|貴省|官公庁様|自治体様|行政機関様")
+SOLICITATION_OFFER = re.compile(
+    r"ご提案(?:いたし|させて|します)|キャンペーンを(?:実施|行って|開催)|ご紹介させて|お打ち?合わせ(?:の|を)?(?:お願い|させて)|ご都合のよい日時|資料をお送り"
 )
 # … and the tax office's procedures
 TAX_PROCEDURE = re.compile(
@@ -88,6 +96,8 @@ class ScopeCheck:
                 f"「{word}」など税の申告・届出の手続きは税務署（国税庁）の所管で、"
                 "収録資料（中小企業向けの支援施策）の対象外です。"
             )
+        if self.solicitation(q):
+            return "当局あての営業・ご提案のご連絡で、支援施策についてのご質問ではありません。"
         return self.vocabulary_reason(q, hits)
 
     def unknown_measure(self, q: str) -> str | None:
@@ -171,6 +181,12 @@ class ScopeCheck:
                     return entry
         m = PERSONAL_PHRASE.search(q)
         return m.group(0) if m else None
+
+    @staticmethod
+    def solicitation(q: str) -> str | None:
+        """Rule 9: a message addressed to the bureau (貴局, 官公庁様) that offers the sender's services."""
+        to, offer = SOLICITATION_TO.search(q), SOLICITATION_OFFER.search(q)
+        return offer.group(0) if to and offer else None
 
     def tax_procedure(self, q: str) -> str | None:
         """Rule 8: a tax filing procedure (確定申告, 届出の取りやめ), the tax office's matter."""

@@ -105,6 +105,7 @@ WHOLE_AMONG = 5  # … when two of its parts are among the best five: it gains t
 CONTRAST = re.compile(
     r"(?:それとは別に|とは別に|別件(?:で|ですが|として)|話は変わりますが|ではなく|じゃなくて|以外(?:に|で|の)|のほかに|の他に)"
 )
+SUBJECT = re.compile(r"件名\s*[:：]\s*([^/\n]{1,80})")  # a mail's subject line, up to the memo's next field
 CATEGORIES = ("補助金", "人材育成", "セキュリティ", "相談窓口", "その他")
 CHOICE = re.compile(r"(どっち|どちら)[^。?？]{0,15}(いい|よい|良い|べき|分から|迷)")
 STATUS = re.compile(  # the caller's own application: its result, its number, when money or a decision comes
@@ -121,10 +122,11 @@ COMPLAINT = re.compile(
     r"|と呼べ(?:ない|ません|る(?:の|ん)でしょうか)|何のための|何だった(?:ん|の)|どうなったん(?:ですか|でしょう|だ)"
     r"|おかしく(?:ない|ありません)(?:ですか|でしょうか|か)|べきでは(?:ない|ありません)(?:ですか|でしょうか|か)"
     r"|無駄に(?:なり|なっ)|責任がある|にも責任|やめて(?:ほしい|ください|もらえ)|意見を(?:伝え|言い|申し上げ)"
-    r"|一言も(?:なかった|ありません))"
+    r"|一言も(?:なかった|ありません)|責任(?:を|は)?取|(?:なんで|なぜ|どうして)(?:こっち|うち|私|わし|俺|こちら|当社|弊社)(?:が|だけ)"
+    r"|(?:ちゃんと|きちんと)[^。]{0,6}説明(?:して|を)?(?:もらいた|ほし|しろ|せえ)|(?:どこに|どこへ|誰に)訴え|訴えたい|ご意見です|言わせて|言わせで)"
 )  # the last lines: rhetorical questions (「これで駆けつけと言えるのでしょうか」「何のための窓口なんですか」「計画書は
 # 何だったんでしょうか」「載せておくのはおかしくないですか」), blame (「国にも責任がある」) and feedback
-# (「意見を伝えたい」)
+# (「意見を伝えたい」「ご意見です」), and 「誰が責任取るんだ」「なんでこっちが返さないかんとですか」「どこに訴えれば」
 
 
 @dataclass
@@ -282,7 +284,9 @@ class Triage:
         unknown = scope.unknown_measure(text)  # 「中小企業デジタル化応援補助金」: a measure the decks lack …
         if unknown:  # … is not a slip for a name it contains (デジタル化補助金), as 省力可補助金 is for 省力化補助金
             loose = [pid for pid in loose if registry.is_slip_for(unknown, pid)]
-        outside = scope.personal_matter(named_text) or scope.tax_procedure(named_text)  # 年金, 確定申告
+        outside = (  # 年金, 確定申告, 「貴局ご担当者様 … ご提案いたします」
+            scope.personal_matter(named_text) or scope.tax_procedure(named_text) or scope.solicitation(named_text)
+        )
         if not named and not loose and (unknown or outside):
             return []  # a measure of another body, or a personal matter (年金, 自家用車): out of scope
         stats = self.assistant.retriever.stats
@@ -299,6 +303,8 @@ class Triage:
         complaint = bool(COMPLAINT.search(text))  # a complaint is about the program it names, never its scene
         items = _items(self._wanted(named_text))  # (1) … (2) …: the needs the caller lists
         listed = {pid for item in items for pid in registry.find(item)}  # 「(2)持続化補助金の締切」 asks about it
+        subject = " ".join(SUBJECT.findall(named_text))  # 「件名:新製品の設備について(ものつくり補助金?)」: a mail's
+        listed |= {*registry.find(subject), *registry.find_loose(subject, self._in_decks)}  # subject is what it asks
         for pid in [*named, *loose]:
             name = registry.get(pid).name
             context = not complaint and pid not in listed and bool(
