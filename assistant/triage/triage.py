@@ -304,7 +304,8 @@ class Triage:
         items = _items(self._wanted(named_text))  # (1) … (2) …: the needs the caller lists
         listed = {pid for item in items for pid in registry.find(item)}  # 「(2)持続化補助金の締切」 asks about it
         subject = " ".join(SUBJECT.findall(named_text))  # 「件名:新製品の設備について(ものつくり補助金?)」: a mail's
-        listed |= {*registry.find(subject), *registry.find_loose(subject, self._in_decks)}  # subject is what it asks
+        if subject:  # subject is what it asks (most inquiries have none: no fuzzy pass over an empty string)
+            listed |= {*registry.find(subject), *registry.find_loose(subject, self._in_decks)}
         for pid in [*named, *loose]:
             name = registry.get(pid).name
             context = not complaint and pid not in listed and bool(
