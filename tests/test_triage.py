@@ -146,6 +146,57 @@ def test_blame_and_grievance_are_complaints(engine, text, complaint):
     assert ("苦情・不満を含みます" in reasons) is complaint
 
 
+@pytest.mark.parametrize(
+    ("text", "vague"),
+    [
+        ("まだ何をするか決めてないです。なんか使える補助金はありますか", True),
+        ("何を入れるかはまだ未定で、予算も決まっていません", True),
+        ("機械でもソフトでも、どれがうちに合うのか分からんけん教えて", True),
+        ("若手に何を勉強させたいのかは社長もよく分かっていないようです", True),
+        ("ランサムウェアにやられたら誰が何をするか決めてあるか、訓練で確かめたい", False),  # a plan, asked for
+    ],
+)
+def test_a_caller_without_a_need_yet_is_vague(text, vague):
+    from assistant.triage.triage import VAGUE
+
+    assert bool(VAGUE.search(text)) is vague
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("marker", ["今日はその件やのうて、", "その件やなくて、", "その話じゃのうて、",
+                                    "その件じゃなく、"])
+def test_a_change_of_subject_in_dialect_sets_the_named_program_aside(engine, marker):
+    text = (f"前に中小企業119で専門家の先生に来てもろて、在庫のことを見てもろた。{marker}朝礼で社員に"
+            "パスワードやメール詐欺の怖さを知ってほしい。国が出しとるセキュリティの動画はないですか")
+    asking, contrasted = engine._asked_part(text)
+    assert contrasted and "119" not in asking and "動画" in asking
+    assert engine.run("x", text, dt.date.fromisoformat(TODAY)).program_details[0]["id"] == "eizo_security"
+
+
+@pytest.mark.integration
+def test_what_the_caller_most_wants_is_the_part_that_asks(engine):
+    text = ("客足が戻らず売上が落ちています。何度でも無料で相談に乗ってもらえるところはないか、それが一番知りたいです。"
+            "あと、チラシを作り直す補助金があれば教えてほしい")
+    asking, _ = engine._asked_part(text)
+    assert "相談" in asking and "チラシ" not in asking
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("text", "program"),
+    [  # a new product is ものづくり's (004 slide 5-7), not 省力化's; how far behind in digital is みらデジ's
+       # (000 slide 23)
+        ("医療機器メーカーに売り込む新製品を作るため、5軸の加工機を入れたい。省力化のカタログにも載っているらしいが、"
+         "うちは人減らしではなく新製品のため。使える補助金はありますか", "monodukuri"),
+        ("予約は電話と紙の台帳です。うちのデジタルがどのくらい遅れているのか分かるところはありますか", "miradigi"),
+    ],
+)
+def test_a_need_of_one_program_is_that_programs_alone(engine, text, program):
+    r = engine.run("x", text, dt.date.fromisoformat(TODAY))
+    assert r.program_details[0]["id"] == program
+    assert "複数の制度が同じくらい当てはまります" not in r.needs_human_reasons
+
+
 @pytest.mark.integration
 def test_a_program_named_in_the_subject_line_is_what_the_mail_asks_about(engine):
     # the rest fits 省力化's slides better (成形機, 万円): without the subject rule ものづくり was only the scene
@@ -830,7 +881,8 @@ def test_a_polite_request_for_help_is_no_complaint():
                  "パソコンの動きがおかしくなったので、相談できる窓口はありますか",  # a fault, not a complaint
                  "何のために賃上げの計画を出すのか、要件の目的を知りたいです",
                  "前回の公募はどうなったのか、結果の発表時期を教えてください",
-                 "研修に参加する意味があるか、内容を教えてください"):
+                 "研修に参加する意味があるか、内容を教えてください",
+                 "今朝からパソコンの挙動がおかしいです。ネットからは外しました"):  # a machine's symptom
         assert not COMPLAINT.search(text), text
 
 

@@ -79,9 +79,12 @@ DESCRIBED_WITH_NEED = 9.0  # … and half as strong when an everyday need phrase
 RELEVANT = 0.5  # a runner-up below this share of the top score gets no deadlines in the answer
 CLOSE = 0.85  # a runner-up within this share of the top score is equally plausible
 VAGUE = re.compile(
-    r"((?:なんか|何か|なにか)使える|何をしたら|何から(?:手を付け|始め|やれば)|とりあえず|何をするか決めて|どれ(?:が|を)(?:いい|使え)"
-    r"|おすすめ|オススメ)"
-)
+    r"((?:なんか|何か|なにか)使える|何をしたら|何から(?:手を付け|始め|やれば)|とりあえず|どれ(?:が|を)(?:いい|使え)"
+    r"|おすすめ|オススメ|どれが[^。、]{0,6}合う[^。、]{0,6}(?:分から|わから)"
+    r"|(?:何を|なにを)[^。、]{0,15}(?:未定|決まって(?:い)?な|決めて(?:い)?な|決めていません|分かって(?:い)?な"
+    r"|わかって(?:い)?な))"
+)  # 「まだ何をするか決めてない」「何を入れるかは未定」「何を勉強させたいのか分かっていない」: the caller has no
+# need yet (not 「誰が何をするか決めてある」, a plan asked for)
 ASKS_WHEN = re.compile(
     r"(今年も|今年は|今年度も|まだやって|まだあり|次回|次はいつ|申し込みたい|申込みたい|参加したい|受講したい)"
 )
@@ -103,8 +106,10 @@ LABEL = re.compile(r"^【[^】]{0,30}】")  # a memo's or form's label at the st
 WHOLE = re.compile(r"(全体像|事業全体|全体の(?:名前|名称|仕組み|事業)|[一ひ]とつの事業として|総称|大元の事業)")
 WHOLE_AMONG = 5  # … when two of its parts are among the best five: it gains the score of the best of them
 CONTRAST = re.compile(
-    r"(?:それとは別に|とは別に|別件(?:で|ですが|として)|話は変わりますが|ではなく|じゃなくて|以外(?:に|で|の)|のほかに|の他に)"
+    r"(?:それとは別に|とは別に|別件(?:で|ですが|として)|話は変わりますが|ではなく|じゃなく|やなくて|やのうて|じゃのうて|以外(?:に|で|の)|のほかに|の他に)"
 )
+SPECIFIC_WEIGHT = 2.0  # a needs.yaml entry this heavy names one specific service (机上演習, セキュリティの動画)
+MAIN_ASK = re.compile(r"(?:一番|いちばん|何より(?:も)?|なにより(?:も)?|特に|最も)(?:知りた|聞きた|教えてほし|相談した)")
 SUBJECT = re.compile(r"件名\s*[:：]\s*([^/\n]{1,80})")  # a mail's subject line, up to the memo's next field
 CATEGORIES = ("補助金", "人材育成", "セキュリティ", "相談窓口", "その他")
 CHOICE = re.compile(r"(どっち|どちら)[^。?？]{0,15}(いい|よい|良い|べき|分から|迷)")
@@ -114,7 +119,7 @@ STATUS = re.compile(  # the caller's own application: its result, its number, wh
 COMPLAINT = re.compile(
     r"(苦情|クレーム|納得が?(?:でき|い)(?:ない|ません)|納得が?いき(?:ません|かね)|不満|立腹|説明しろ|そんな話は聞いて"
     r"|(?:何とか|なんとか)して(?:ください|ほしい|くれ)|つながりません|繋がりません"
-    r"|おかしい|責任者|ふざけ|抗議|不当|怒り|怒って|腹が立|失礼(?:な|だ|です|すぎ)"
+    r"|(?<!挙動が)(?<!動作が)(?<!調子が)(?<!動きが)(?<!表示が)(?<!画面が)(?<!具合が)おかしい|責任者|ふざけ|抗議|不当|怒り|怒って|腹が立|失礼(?:な|だ|です|すぎ)"
     r"|対応が悪い|つながらない|繋がらない|どうなって|どういうこと|止めて(?:ほしい|ください|もらえ)|やめさせ|まだ(?:入金|振り?込|届)"
     r"|遅すぎ|短すぎ|いつまで待|たらい回し|後回し|説明してほしい|誘導され|騙さ|だまさ|話が違|返金|何も来ません|連絡(?:も|が)(?:ない|来ない)"
     r"|返事が(?:ない|なく|来ない|こない)|話が進ま|まともに(?:動|対応|使え)|ちゃんとした(?:人|専門家|担当|対応)"
@@ -125,8 +130,9 @@ COMPLAINT = re.compile(
     r"|一言も(?:なかった|ありません)|責任(?:を|は)?取|(?:なんで|なぜ|どうして)(?:こっち|うち|私|わし|俺|こちら|当社|弊社)(?:が|だけ)"
     r"|(?:ちゃんと|きちんと)[^。]{0,6}説明(?:して|を)?(?:もらいた|ほし|しろ|せえ)|(?:どこに|どこへ|誰に)訴え|訴えたい|ご意見です|言わせて|言わせで)"
 )  # the last lines: rhetorical questions (「これで駆けつけと言えるのでしょうか」「何のための窓口なんですか」「計画書は
-# 何だったんでしょうか」「載せておくのはおかしくないですか」), blame (「国にも責任がある」) and feedback
-# (「意見を伝えたい」「ご意見です」), and 「誰が責任取るんだ」「なんでこっちが返さないかんとですか」「どこに訴えれば」
+# 何だったんでしょうか」「載せておくのはおかしくないですか」; a machine's 挙動がおかしい is a symptom), blame
+# (「国にも責任がある」) and feedback (「意見を伝えたい」「ご意見です」), and 「誰が責任取るんだ」
+# 「なんでこっちが返さないかんとですか」「どこに訴えれば」
 
 
 @dataclass
@@ -294,8 +300,11 @@ class Triage:
         matches = self.profiles.match(key, {*named, *loose}, limit=len(registry.programs))
         asking, contrasted = self._asked_part(named_text)
         asked: list[Match] = []  # the part that asks, when it names none of the programs named elsewhere
+        specific: set[str] = set()  # … and, after a contrast, the programs its phrases for one specific service want
         if asking and not registry.find(asking) and not registry.find_loose(asking, self._in_decks):
             asked = self.profiles.match(stats.key_terms(asking), {*named, *loose}, limit=3)
+            if contrasted:  # 「その件やのうて、…セキュリティの動画はないですか」
+                specific = {n.programs[0] for n in self.needs if n.weight >= SPECIFIC_WEIGHT and n.match(asking)}
         # 「…とは別に」「…ではなく」 set the named program aside: a fair fit of the rest is enough
         bar = (SENTENCE_MIN, 1.0) if contrasted else (STRONG_DESCRIPTION, CONTEXT_RATIO)
         scene: list[str] = []  # forms of the programs named only as context
@@ -310,6 +319,7 @@ class Triage:
             name = registry.get(pid).name
             context = not complaint and pid not in listed and bool(
                 self._context_of(pid, [*named, *loose], matches) or self._context_of(pid, [*named, *loose], asked, *bar)
+                or specific - {*named, *loose}
             )
             weight = NAMED_WEIGHT if pid in named else LOOSE_WEIGHT
             if context:  # the name only sets the scene (「DX認定を取ったあと…保証を別枠で」)
@@ -421,17 +431,20 @@ class Triage:
 
     def _asked_part(self, text: str) -> tuple[str, bool]:
         """The part of a longer inquiry that says what the caller wants, and whether a contrast sets off what comes
-        before it. After 「それとは別に」「ではなく」「以外に」: the rest of the text. Otherwise the last sentence that
-        asks (知りたい, ありますか, 教えて, ?), after sentences that introduce the caller (「マナビDXに講座を載せたい
-        研修会社です。」), with the sentence before it when it only points back (「そちらの問い合わせ先を教えて」).
-        Empty for a one-sentence inquiry without a contrast."""
+        before it. After 「それとは別に」「ではなく」「以外に」: the rest of the text. Otherwise the first sentence
+        that says what the caller most wants (「それが一番知りたい」), else the last that asks (知りたい, ありますか,
+        教えて, ?), after sentences that introduce the caller (「マナビDXに講座を載せたい研修会社です。」), with
+        the sentence before it when it only points back (「そちらの問い合わせ先を教えて」). Empty for a one-sentence
+        inquiry without a contrast."""
         parts = CONTRAST.split(text)
         if len(parts) > 1 and parts[-1].strip():
             return parts[-1], True
         sentences = [x for x in SENTENCE.split(text) if x.strip()]
         if len(sentences) < 2:
             return "", False
-        i = next((i for i in reversed(range(len(sentences))) if ASKS.search(sentences[i])), len(sentences) - 1)
+        i = next((i for i, x in enumerate(sentences) if MAIN_ASK.search(x)), None)  # 「それが一番知りたい」
+        if i is None:
+            i = next((i for i in reversed(range(len(sentences))) if ASKS.search(sentences[i])), len(sentences) - 1)
         stats = self.assistant.retriever.stats
         best = self.profiles.match(stats.key_terms(sentences[i]), set(), limit=1)
         if i and (not best or best[0].score < SENTENCE_MIN):
