@@ -16,7 +16,7 @@ from assistant.cli import cli
 from assistant.errors import InputError
 from assistant.triage.evaluate import evaluate_triage, load_triage_set
 from assistant.triage.io import read_inquiries
-from assistant.triage.triage import Triage
+from assistant.triage.triage import Triage, read_inquiry
 
 REPO = Path(__file__).resolve().parents[1]
 TODAY = "2026-03-01"
@@ -151,6 +151,7 @@ def test_blame_and_grievance_are_complaints(engine, text, complaint):
     [
         ("まだ何をするか決めてないです。なんか使える補助金はありますか", True),
         ("何を入れるかはまだ未定で、予算も決まっていません", True),
+        ("何に使うかはまだ決めてないんですけど、主人がもらわないと損だと", True),
         ("機械でもソフトでも、どれがうちに合うのか分からんけん教えて", True),
         ("若手に何を勉強させたいのかは社長もよく分かっていないようです", True),
         ("ランサムウェアにやられたら誰が何をするか決めてあるか、訓練で確かめたい", False),  # a plan, asked for
@@ -195,6 +196,57 @@ def test_a_need_of_one_program_is_that_programs_alone(engine, text, program):
     r = engine.run("x", text, dt.date.fromisoformat(TODAY))
     assert r.program_details[0]["id"] == program
     assert "複数の制度が同じくらい当てはまります" not in r.needs_human_reasons
+
+
+def test_the_staffs_skill_is_a_need_the_callers_own_is_not():
+    assert "パソコン" in read_inquiry("今いる社員がパソコンに弱いので困っています")
+    assert "パソコン" not in read_inquiry("私はパソコンが苦手なので電話で教えてください")
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("text", "programs"),
+    [  # 004 slide 16-19 (マナビDX); 003 slide 26 (情報セキュリティ教材_スライド形式: ノート部分に啓発時のセリフ);
+       # 004 slide 8 (小規模事業者持続化補助金)
+        ("人のことで国の支援はありますか。今いる社員がパソコンに弱くて困っています", ["manabi_dx"]),
+        ("会員向けの勉強会をします。(1)短時間で説明できるスライドの教材、話す内容のメモ付き (2)ランサムウェアに"
+         "感染したときの机上演習。どちらも無料のものの入手先を", ["security_kyozai", "incident_tabletop"]),
+        ("夫婦とパートでやっているパン屋です。うちみたいな小さい店でも使える国の補助金はありますか。何に使うかは"
+         "まだですが、オーブンが古いとか、お客さんが減ったとか、レジも古いとか", ["jizokuka"]),
+    ],
+)
+def test_needs_in_callers_words_reach_their_programs(engine, text, programs):
+    details = engine.run("x", text, dt.date.fromisoformat(TODAY)).program_details
+    ranked = [d["id"] for d in details]
+    assert ranked[0] == programs[0] and set(programs) <= set(ranked[:3])
+    assert "のご相談に合う制度です" in details[0]["reason"]  # the caller's need phrase, not only the slides' words
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("通知に理由も書いてなくて、隣の店は通ってるのに納得いかないっしょ", True),
+        ("材料の値上がりでどうしようもなかったのに、返せはあんまりじゃ", True),
+        ("語尾が上がって怒ってるように聞こえるが怒ってはいない", False),
+        ("口調は強いが怒っていない", False),  # the desk's note on the caller's tone
+        ("予算もあんまりないです", False),
+    ],
+)
+def test_grievance_in_dialect_and_a_calm_caller(text, complaint):
+    from assistant.triage.triage import COMPLAINT
+
+    assert bool(COMPLAINT.search(text)) is complaint
+
+
+@pytest.mark.integration
+def test_why_an_application_failed_and_when_the_next_call_opens_go_to_a_person(engine):
+    text = "持続化補助金が不採択でした。不採択の理由を具体的に教えてほしい"
+    failed = engine.run("x", text, dt.date.fromisoformat(TODAY))
+    assert "個別の申請の状況についてのお問い合わせです（資料ではお答えできません）" in failed.needs_human_reasons
+    text = "バス会社です。無人自動運転の実証事業に自治体と応募したい。次の募集はいつ頃か教えてください"
+    later = engine.run("y", text, dt.date.fromisoformat(TODAY))  # 002 slide 10: 募集期間 令和5年4月5日~5月10日 only
+    assert later.program_details[0]["id"] == "case_jido_unten"
+    assert "資料にある日程はすでに過ぎています（最新の予定の確認が必要です）" in later.needs_human_reasons
 
 
 @pytest.mark.integration

@@ -82,11 +82,12 @@ VAGUE = re.compile(
     r"((?:なんか|何か|なにか)使える|何をしたら|何から(?:手を付け|始め|やれば)|とりあえず|どれ(?:が|を)(?:いい|使え)"
     r"|おすすめ|オススメ|どれが[^。、]{0,6}合う[^。、]{0,6}(?:分から|わから)"
     r"|(?:何を|なにを)[^。、]{0,15}(?:未定|決まって(?:い)?な|決めて(?:い)?な|決めていません|分かって(?:い)?な"
-    r"|わかって(?:い)?な))"
+    r"|わかって(?:い)?な)|(?:何に|なにに)使う[^。、]{0,8}(?:未定|決まって(?:い)?な|決めて(?:い)?な|決めていません))"
 )  # 「まだ何をするか決めてない」「何を入れるかは未定」「何を勉強させたいのか分かっていない」: the caller has no
 # need yet (not 「誰が何をするか決めてある」, a plan asked for)
 ASKS_WHEN = re.compile(
-    r"(今年も|今年は|今年度も|まだやって|まだあり|次回|次はいつ|申し込みたい|申込みたい|参加したい|受講したい)"
+    r"(今年も|今年は|今年度も|まだやって|まだあり|次回|次はいつ|次の(?:募集|公募|回)|(?:募集|公募)は(?:いつ|まだ)"
+    r"|申し込みたい|申込みたい|参加したい|受講したい)"
 )
 ASKS = re.compile(  # a sentence that says what the caller wants
     r"(知りたい|教えて|ありますか|ありませんか|ますか|ですか|でしょうか|ください|いただけ|たい|ほしい|欲しい|[?？])"
@@ -102,6 +103,9 @@ OWN_SKILL = re.compile(
     r"(?:あまり|ちょっと|少し|全然|まったく|全く|ぜんぜん|どうも)?"
     r"(?:得意じゃな|得意で(?:は)?な|得意ではありません|苦手|詳しくな|詳しく(?:は)?ありません|疎い|うとい|弱い)"
 )
+STAFF = re.compile(  # … unless it is the staff's: 「今いる社員がパソコンに弱い」 is a need for training
+    r"(?:社員|従業員|スタッフ|職員|パート|若手|若い(?:人|の|子)|部下|新人)(?:さん)?(?:たち|達|ら)?(?:が|は|の|も)?$"
+)
 LABEL = re.compile(r"^【[^】]{0,30}】")  # a memo's or form's label at the start (【電話メモ 2/18 受:田村】)
 WHOLE = re.compile(r"(全体像|事業全体|全体の(?:名前|名称|仕組み|事業)|[一ひ]とつの事業として|総称|大元の事業)")
 WHOLE_AMONG = 5  # … when two of its parts are among the best five: it gains the score of the best of them
@@ -114,12 +118,13 @@ SUBJECT = re.compile(r"件名\s*[:：]\s*([^/\n]{1,80})")  # a mail's subject li
 CATEGORIES = ("補助金", "人材育成", "セキュリティ", "相談窓口", "その他")
 CHOICE = re.compile(r"(どっち|どちら)[^。?？]{0,15}(いい|よい|良い|べき|分から|迷)")
 STATUS = re.compile(  # the caller's own application: its result, its number, when money or a decision comes
-    r"(申請番号|審査(?:の)?結果|採択結果|結果(?:は|が)?いつ|交付決定(?:は|が)?いつ|いつ(?:頃|ごろ)?(?:結果|決ま|振り?込|入金))"
-)
+    r"(申請番号|審査(?:の)?結果|採択結果|不採択の理由|免除(?:して)?(?:もらえ|いただけ)|結果(?:は|が)?いつ"
+    r"|交付決定(?:は|が)?いつ|いつ(?:頃|ごろ)?(?:結果|決ま|振り?込|入金))"
+)  # 「不採択の理由を」「返還を免除してもらえないか」: a decision on the caller's own case
 COMPLAINT = re.compile(
-    r"(苦情|クレーム|納得が?(?:でき|い)(?:ない|ません)|納得が?いき(?:ません|かね)|不満|立腹|説明しろ|そんな話は聞いて"
+    r"(苦情|クレーム|納得が?(?:でき|い)(?:ない|ません)|納得(?:が)?いか(?:ない|ん|ね)|(?:は|とは)あんまり(?:じゃ|だ|や|です)|納得が?いき(?:ません|かね)|不満|立腹|説明しろ|そんな話は聞いて"
     r"|(?:何とか|なんとか)して(?:ください|ほしい|くれ)|つながりません|繋がりません"
-    r"|(?<!挙動が)(?<!動作が)(?<!調子が)(?<!動きが)(?<!表示が)(?<!画面が)(?<!具合が)おかしい|責任者|ふざけ|抗議|不当|怒り|怒って|腹が立|失礼(?:な|だ|です|すぎ)"
+    r"|(?<!挙動が)(?<!動作が)(?<!調子が)(?<!動きが)(?<!表示が)(?<!画面が)(?<!具合が)おかしい|責任者|ふざけ|抗議|不当|怒り|怒って(?!は?(?:い)?な|はいません|はおら|る?ように|いるように)|腹が立|失礼(?:な|だ|です|すぎ)"
     r"|対応が悪い|つながらない|繋がらない|どうなって|どういうこと|止めて(?:ほしい|ください|もらえ)|やめさせ|まだ(?:入金|振り?込|届)"
     r"|遅すぎ|短すぎ|いつまで待|たらい回し|後回し|説明してほしい|誘導され|騙さ|だまさ|話が違|返金|何も来ません|連絡(?:も|が)(?:ない|来ない)"
     r"|返事が(?:ない|なく|来ない|こない)|話が進ま|まともに(?:動|対応|使え)|ちゃんとした(?:人|専門家|担当|対応)"
@@ -308,6 +313,7 @@ class Triage:
         # 「…とは別に」「…ではなく」 set the named program aside: a fair fit of the rest is enough
         bar = (SENTENCE_MIN, 1.0) if contrasted else (STRONG_DESCRIPTION, CONTEXT_RATIO)
         scene: list[str] = []  # forms of the programs named only as context
+        written_scene: list[str] = []  # … of those named as written
         set_scene: set[str] = set()  # … and their ids: their score is their name's, no other signal adds to it
         complaint = bool(COMPLAINT.search(text))  # a complaint is about the program it names, never its scene
         items = _items(self._wanted(named_text))  # (1) … (2) …: the needs the caller lists
@@ -324,6 +330,8 @@ class Triage:
             weight = NAMED_WEIGHT if pid in named else LOOSE_WEIGHT
             if context:  # the name only sets the scene (「DX認定を取ったあと…保証を別枠で」)
                 scene += registry.get(pid).forms
+                if pid in named:  # as written, not a near match (情報セキュリティの勉強会 is no 情報セキュリティ教材)
+                    written_scene += registry.get(pid).forms
                 set_scene.add(pid)
                 reason = f"「{name}」はご相談の前提として書かれています"
                 add(pid, weight * CONTEXT_FACTOR, reason, f"named:{pid}", "context")
@@ -338,8 +346,9 @@ class Triage:
         for need in self.needs:
             hit = need.match(own_words)
             # a need whose every word is inside a scene-setting name (「お助け隊」's サイバー) is that name's, not the
-            # caller's; 「手引き」 next to 「情報セキュリティ診断」's セキュリティ is the caller's own
-            if hit and not all(any(part.lower() in form for form in scene) for part in hit.split("・")):
+            # caller's; 「手引き」 next to 「情報セキュリティ診断」's セキュリティ is the caller's own, and so is
+            # 「スライドの教材」 when only a near match (情報セキュリティ…) made 情報セキュリティ教材 the scene
+            if hit and not all(any(part.lower() in form for form in written_scene) for part in hit.split("・")):
                 asked_too = bool(asked_words) and need.match(asked_words) is not None
                 for rank, pid in enumerate(need.programs):
                     weight = (need.weight**NEED_POWER + ASKED_NEED * asked_too) * NEED_WEIGHT / (1 + 0.5 * rank)
@@ -653,7 +662,13 @@ class Triage:
 def read_inquiry(text: str) -> str:
     """An inquiry as triage reads it (NFKC, whitespace collapsed), less how to reach the caller (e-mail, URL, phone)
     and how well they know computers (「パソコンは苦手」): neither is what they ask."""
-    return inquiry_text(OWN_SKILL.sub(" ", without_contact_details(inquiry_text(text))))
+    return inquiry_text(OWN_SKILL.sub(_unless_staff, without_contact_details(inquiry_text(text))))
+
+
+def _unless_staff(m: re.Match[str]) -> str:
+    """「パソコンは苦手」 is gone; 「社員がパソコンに弱い」 stays: the staff's skill is a need (training), not the
+    caller's way of asking."""
+    return m.group(0) if STAFF.search(m.string[max(0, m.start() - 12) : m.start()]) else " "
 
 
 def _remembered(votes: list[Vote]) -> list[_Score]:
