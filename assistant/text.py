@@ -109,6 +109,17 @@ def proper_nouns(text: str) -> list[str]:
     return out
 
 
+def reading(text: str) -> str:
+    """How ``text`` sounds, in katakana (UniDic's pronunciation: 持続化補助金 and じぞく化補助金 are both
+    ジゾクカホジョキン, ものづくり and ものずくり both モノズクリ); a word UniDic cannot read stays as written
+    (hiragana folded)."""
+    out = []
+    for word in _tagger()(nfkc(text)):
+        pron = word.feature.pron
+        out.append(pron if pron and pron != "*" else katakana(word.surface.lower()))
+    return "".join(out)
+
+
 def katakana(text: str) -> str:
     """Hiragana folded to katakana (あかつき → アカツキ), for matching names however a caller spells them."""
     return "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in text)

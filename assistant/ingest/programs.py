@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import DataError
-from ..text import katakana, nfkc
+from ..text import katakana, nfkc, reading
 
 REGISTRY_NAME = "programs.yaml"
 Category = Literal["補助金", "人材育成", "セキュリティ", "相談窓口", "その他"]
@@ -46,7 +46,15 @@ class Program(BaseModel):
         return tuple(f for f in (katakana(x) for x in self.forms) if len(f) >= LOOSE_MIN_CHARS)
 
 
+    @cached_property
+    def readings(self) -> tuple[str, ...]:
+        """How its names sound (``reading``), for a name written in kana or with a kanji of the same sound
+        (じぞく化補助金, 補助禁); only those long enough not to be an ordinary word's sound."""
+        return tuple(dict.fromkeys(r for r in (reading(x) for x in self.forms) if len(r) >= READING_MIN_CHARS))
+
+
 LOOSE_MIN_CHARS = 6  # shorter names are too easily one slip away from an ordinary word
+READING_MIN_CHARS = 8  # … and shorter sounds too easily an ordinary word's (ジゾクカホジョキン is nine)
 
 
 # a word a caller puts where they forget part of a name (生産性なんとか革命), as loose_key writes it
@@ -121,8 +129,9 @@ class Registry:
         return katakana(_key(text))
 
     def find_loose(self, text: str, in_use: str = "") -> list[str]:
-        """Programs named with a slip: hiragana for katakana (あかつきプロジェクト), or one wrong character in a name
-        of six or more (ものづくり捕助金; two in ten or more). For inquiries typed by people; slides use ``find``.
+        """Programs named with a slip: hiragana for katakana (あかつきプロジェクト), one wrong character in a name
+        of six or more (ものづくり捕助金; two in ten or more), or a name that sounds the same (じぞく化補助金).
+        For inquiries typed by people; slides use ``find``.
         A near match that the decks themselves write (``in_use``, a ``loose_key`` of their text) is a phrase of its
         own, not a slip: 情報セキュリティ対策 is not 情報セキュリティ診断 misspelt."""
         from rapidfuzz import fuzz
@@ -142,6 +151,8 @@ class Registry:
                 if Levenshtein.distance(form, window) <= _slips(form) and not (in_use and window in in_use):
                     found.append(p.id)
                     break
+        sound = reading(text) if len(found) < len(self.programs) else ""
+        found += [p.id for p in self.programs if p.id not in found and any(r in sound for r in p.readings)]
         gaps = [(hay[max(m.start() - GAP_REACH, 0) : m.start()], hay[m.end() : m.end() + GAP_REACH])
                 for m in _PLACEHOLDER.finditer(hay)]
         for p in self.programs if gaps else ():
@@ -154,8 +165,11 @@ class Registry:
         name that only contains one (中小企業デジタル化応援補助金 ⊃ デジタル化補助金)."""
         from rapidfuzz.distance import Levenshtein
 
-        hay = katakana(_key(name))
-        return any(Levenshtein.distance(f, hay) <= _slips(f) for f in self.get(program).loose_forms)
+        hay, sound = katakana(_key(name)), reading(name)
+        p = self.get(program)
+        return any(Levenshtein.distance(f, hay) <= _slips(f) for f in p.loose_forms) or any(
+            Levenshtein.distance(r, sound) <= _slips(r) for r in p.readings
+        )
 
     def named_at_start(self, text: str) -> str | None:
         """The program whose name (or alias) the text begins with: a catalogue section's heading."""

@@ -60,8 +60,9 @@ DESCRIPTION_FULL = 20.0  # a best description score below this counts in proport
 SENTENCE_WEIGHT = 0.5  # the best program of each sentence of a longer inquiry (one need per sentence)
 SENTENCE_MIN = 12.0  # … when its description score reaches this
 SENTENCE = re.compile(r"[。!?！？]+")
-ITEM = re.compile(  # the needs a caller lists: (1) (2), 1) 2), 1. 2., A先生: B先生:, a bullet ・ at the start of a line
-    r"(?:^|(?<=[\s。、/:]))(?:\([1-9]\)|[1-9]\)|[1-9]\.(?!\d)|[A-Z](?:先生|社|さん):)|(?:^|(?<=\s))・"
+ITEM = re.compile(  # the needs a caller lists: (1) (2), 1) 2), 1. 2., 1つ目、, A先生:, a bullet ・ at a line's start
+    r"(?:^|(?<=[\s。、/:]))(?:\([1-9]\)|[1-9]\)|[1-9]\.(?!\d)|[A-Z](?:先生|社|さん):|[1-9一二三]つ目[、,:は])"
+    r"|(?:^|(?<=\s))・"
 )
 ITEM_WEIGHT = 0.5  # a program that answers a listed need and no other signal found (one need per item)
 STRONG_DESCRIPTION = 20.0  # a description this strong (BM25 over programs) puts the inquiry in scope …
@@ -79,8 +80,8 @@ DESCRIBED_WITH_NEED = 9.0  # … and half as strong when an everyday need phrase
 RELEVANT = 0.5  # a runner-up below this share of the top score gets no deadlines in the answer
 CLOSE = 0.85  # a runner-up within this share of the top score is equally plausible
 VAGUE = re.compile(
-    r"((?:なんか|何か|なにか)使える|何をしたら|何から(?:手を付け|始め|やれば)|とりあえず|どれ(?:が|を)(?:いい|使え)"
-    r"|おすすめ|オススメ|どれが[^。、]{0,6}合う[^。、]{0,6}(?:分から|わから)"
+    r"((?:なんか|何か|なにか)使える|何をしたら|何から(?:手を付け|始め|やれば)|とりあえず(?![^。、]{0,2}(?:いら|要ら|不要|結構|置い|おい))|どれ(?:が|を)(?:いい|使え)"
+    r"|おすすめ|オススメ|(?:何も|まだ)[^。、]{0,4}固まって(?:い)?な|ふわっとした|漠然とした|どれが[^。、]{0,6}合う[^。、]{0,6}(?:分から|わから)"
     r"|(?:何を|なにを)[^。、]{0,15}(?:未定|決まって(?:い)?な|決めて(?:い)?な|決めていません|分かって(?:い)?な"
     r"|わかって(?:い)?な)|(?:何に|なにに)使う[^。、]{0,8}(?:未定|決まって(?:い)?な|決めて(?:い)?な|決めていません))"
 )  # 「まだ何をするか決めてない」「何を入れるかは未定」「何を勉強させたいのか分かっていない」: the caller has no
@@ -124,7 +125,7 @@ STATUS = re.compile(  # the caller's own application: its result, its number, wh
 COMPLAINT = re.compile(
     r"(苦情|クレーム|納得が?(?:でき|い)(?:ない|ません)|納得(?:が)?いか(?:ない|ん|ね)|(?:は|とは)あんまり(?:じゃ|だ|や|です)|納得が?いき(?:ません|かね)|不満|立腹|説明しろ|そんな話は聞いて"
     r"|(?:何とか|なんとか)して(?:ください|ほしい|くれ)|つながりません|繋がりません"
-    r"|(?<!挙動が)(?<!動作が)(?<!調子が)(?<!動きが)(?<!表示が)(?<!画面が)(?<!具合が)おかしい|責任者|ふざけ|抗議|不当|怒り|怒って(?!は?(?:い)?な|はいません|はおら|る?ように|いるように)|腹が立|失礼(?:な|だ|です|すぎ)"
+    r"|(?<!挙動が)(?<!動作が)(?<!調子が)(?<!動きが)(?<!表示が)(?<!画面が)(?<!具合が)(?<!様子が)おかしい|責任者|ふざけ|抗議|不当|怒り|怒って(?!は?(?:い)?な|はいません|はおら|る?ように|いるように)|腹が立|失礼(?:な|だ|です|すぎ)"
     r"|対応が悪い|つながらない|繋がらない|どうなって|どういうこと|止めて(?:ほしい|ください|もらえ)|やめさせ|まだ(?:入金|振り?込|届)"
     r"|遅すぎ|短すぎ|いつまで待|たらい回し|後回し|説明してほしい|誘導され|騙さ|だまさ|話が違|返金|何も来ません|連絡(?:も|が)(?:ない|来ない)"
     r"|返事が(?:ない|なく|来ない|こない)|話が進ま|まともに(?:動|対応|使え)|ちゃんとした(?:人|専門家|担当|対応)"
@@ -133,7 +134,9 @@ COMPLAINT = re.compile(
     r"|おかしく(?:ない|ありません)(?:ですか|でしょうか|か)|べきでは(?:ない|ありません)(?:ですか|でしょうか|か)"
     r"|無駄に(?:なり|なっ)|責任がある|にも責任|やめて(?:ほしい|ください|もらえ)|意見を(?:伝え|言い|申し上げ)"
     r"|一言も(?:なかった|ありません)|責任(?:を|は)?取|(?:なんで|なぜ|どうして)(?:こっち|うち|私|わし|俺|こちら|当社|弊社)(?:が|だけ)"
-    r"|(?:ちゃんと|きちんと)[^。]{0,6}説明(?:して|を)?(?:もらいた|ほし|しろ|せえ)|(?:どこに|どこへ|誰に)訴え|訴えたい|ご意見です|言わせて|言わせで)"
+    r"|(?:ちゃんと|きちんと)[^。]{0,6}説明(?:して|を)?(?:もらいた|ほし|しろ|せえ)|(?:どこに|どこへ|誰に)訴え|訴えたい|ご意見です|言わせて|言わせで"
+    r"|強い口調|口調が強|語気が強|語気を強|声を荒|文句を?(?:言|い)|聞いとらん|聞いてへん|(?:ええ|いい)ことしか"
+    r"|(?:が|は)これで(?:ええ|いい|よい)(?:ん|の)(?:か|です|でしょう))"
 )  # the last lines: rhetorical questions (「これで駆けつけと言えるのでしょうか」「何のための窓口なんですか」「計画書は
 # 何だったんでしょうか」「載せておくのはおかしくないですか」; a machine's 挙動がおかしい is a symptom), blame
 # (「国にも責任がある」) and feedback (「意見を伝えたい」「ご意見です」), and 「誰が責任取るんだ」
@@ -295,8 +298,11 @@ class Triage:
         unknown = scope.unknown_measure(text)  # 「中小企業デジタル化応援補助金」: a measure the decks lack …
         if unknown:  # … is not a slip for a name it contains (デジタル化補助金), as 省力可補助金 is for 省力化補助金
             loose = [pid for pid in loose if registry.is_slip_for(unknown, pid)]
-        outside = (  # 年金, 確定申告, 「貴局ご担当者様 … ご提案いたします」
-            scope.personal_matter(named_text) or scope.tax_procedure(named_text) or scope.solicitation(named_text)
+        own_words = LABEL.sub("", text)  # 【ご相談】【電話メモ】 label the message: the desk's words, not the caller's
+        needed = any(need.match(own_words) for need in self.needs)  # 「ホームページをこさえたい」 beside 青色申告
+        outside = (  # 年金, 確定申告 (unless a need of the decks is asked too), 「貴局ご担当者様 … ご提案いたします」
+            scope.personal_matter(named_text) or (not needed and scope.tax_procedure(named_text))
+            or scope.solicitation(named_text)
         )
         if not named and not loose and (unknown or outside):
             return []  # a measure of another body, or a personal matter (年金, 自家用車): out of scope
@@ -321,6 +327,8 @@ class Triage:
         subject = " ".join(SUBJECT.findall(named_text))  # 「件名:新製品の設備について(ものつくり補助金?)」: a mail's
         if subject:  # subject is what it asks (most inquiries have none: no fuzzy pass over an empty string)
             listed |= {*registry.find(subject), *registry.find_loose(subject, self._in_decks)}
+        if contrasted:  # 「IT導入補助金で…入れた。今回は別件で、ITパスポートを」: the program named after it is asked
+            listed |= set(registry.find(asking))
         for pid in [*named, *loose]:
             name = registry.get(pid).name
             context = not complaint and pid not in listed and bool(
@@ -341,7 +349,6 @@ class Triage:
                     add(pid, FOCUS_WEIGHT, f"「{name}」について尋ねています", signal="focus")
             else:
                 add(pid, weight, f"「{name}」のことと思われます", f"named:{pid}", "loose")
-        own_words = LABEL.sub("", text)  # 【ご相談】【電話メモ】 label the message: the desk's words, not the caller's
         asked_words = LABEL.sub("", asking)
         for need in self.needs:
             hit = need.match(own_words)
@@ -384,6 +391,7 @@ class Triage:
                     words = "」「".join(m.terms)
                     add(m.program, SENTENCE_WEIGHT * min(1.0, m.score / STRONG_DESCRIPTION),
                         f"ご相談の「{words}」などが、この制度の資料の説明に合います", f"sentence:{i}", "sentence")
+        lead = ITEM.split(self._wanted(named_text))[0] if items else ""  # 「社内の情報セキュリティのルールを…」
         for i, item in enumerate(items):  # (1) … (2) … (3) …: each listed need its program
             own = [pid for pid in registry.find(item) if pid in scores and pid not in set_scene]
             fits = [] if own else [m for m in self.profiles.match(stats.key_terms(item), {*named, *loose}, limit=3)
@@ -395,6 +403,8 @@ class Triage:
                     add(m.program, ITEM_WEIGHT * min(1.0, m.score / STRONG_DESCRIPTION),
                         f"ご相談の「{'」「'.join(m.terms)}」などが、この制度の資料の説明に合います", signal="item")
                 own = [m.program]
+            elif not own:  # no slide fits it well: a need phrase of the item, read with the lead-in that gives its
+                own = self._phrased(item, lead, {pid for pid in scores if pid not in set_scene})[:1]  # topic
             for pid in own:  # 「(2)ものづくり補助金とIT導入補助金の違い」: both
                 scores[pid].evidence.add(f"item:{i}")
                 if scores[pid].item is None:
@@ -428,6 +438,13 @@ class Triage:
                     best = max(scores[p].score for p in parts)  # the whole fits as well as its best part
                     add(pid, best, f"{names}を含む事業全体についてのご相談です", signal="whole", lead=True)
         return sorted(scores.values(), key=lambda s: -s.score)
+
+    def _phrased(self, item: str, lead: str, candidates: set[str]) -> list[str]:
+        """The programs a listed need's own phrases ask for (those for one specific service first), among
+        ``candidates``: a phrase in the item, or in the lead-in and the item together but not the lead-in alone."""
+        hits = [n for n in self.needs
+                if n.programs[0] in candidates and (n.match(item) or (n.match(lead + item) and not n.match(lead)))]
+        return list(dict.fromkeys(n.programs[0] for n in sorted(hits, key=lambda n: -n.weight)))
 
     @staticmethod
     def _without_introduction(text: str) -> str:
