@@ -287,6 +287,38 @@ def test_a_listed_need_in_the_callers_words_gets_the_program_its_phrase_asks_for
     assert engine._phrased(first, "", everyone) == []  # the item alone says no topic
 
 
+@pytest.mark.integration
+def test_what_the_caller_wants_to_know_this_time_sets_the_rest_aside(engine):
+    text = "マナビDXの講座はすでに社員に紹介しています。今回知りたいのは、国が整理したデジタルスキルの標準の文書です"
+    asking, contrasted = engine._asked_part(text)
+    assert contrasted and "マナビ" not in asking and "標準" in asking
+    asking, contrasted = engine._asked_part("計画書はもうできています。本題は、電子申請のアカウントのことです")
+    assert contrasted and "電子申請" in asking and "計画書" not in asking
+
+
+@pytest.mark.integration
+def test_a_caller_who_lists_their_needs_is_not_vague(engine):
+    text = ("旅館です。何から手を付けるべきか迷っております。(1)専門家にオンラインで気軽に質問できる面談のサービス、"
+            "(2)小さな事業者でも導入しやすい業務用のアプリと事例が見られるサイト")
+    r = engine.run("x", text, dt.date.fromisoformat(TODAY))
+    assert "ご相談の内容が広く、制度を一つに絞れません" not in r.needs_human_reasons
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("text", "program"),
+    [
+        ("今年法人化した会社です。国の支援制度にどんなものがあるのか、全体が分かるものがあれば教えてください",
+         "chugoku_pamphlet"),  # 002 slide 22: 支援制度紹介パンフレット
+        ("社員8人の制作会社です。生成AIを社内の作業に使いたいのですが、国の補助はありますか", "it_dounyu"),
+        ("経営陣としてDXをどう進めるべきか、中堅・中小企業向けに進め方をまとめた国の手引きはありますか", "dgc"),
+    ],
+)
+def test_needs_of_less_known_programs_in_callers_words(engine, text, program):
+    ranked = [d["id"] for d in engine.run("x", text, dt.date.fromisoformat(TODAY)).program_details]
+    assert program in ranked[:3]
+
+
 @pytest.mark.parametrize(
     ("text", "vague"),
     [
@@ -308,6 +340,7 @@ def test_what_is_not_yet_decided_is_vague(text, vague):
         ("国の認めたサービスがこれでええんか、と強い口調", True),
         ("説明会ではええことしか言うてへんやないか。そんなん聞いとらん", True),
         ("どこに文句言うたらええんや", True),
+        ("売り込みばっかりで半日つぶれた。ああいう人は派遣せんでほしい", True),
     ],
 )
 def test_a_desk_notes_tone_and_a_callers_grievance(text, complaint):

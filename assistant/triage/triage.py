@@ -111,7 +111,7 @@ LABEL = re.compile(r"^【[^】]{0,30}】")  # a memo's or form's label at the st
 WHOLE = re.compile(r"(全体像|事業全体|全体の(?:名前|名称|仕組み|事業)|[一ひ]とつの事業として|総称|大元の事業)")
 WHOLE_AMONG = 5  # … when two of its parts are among the best five: it gains the score of the best of them
 CONTRAST = re.compile(
-    r"(?:それとは別に|とは別に|別件(?:で|ですが|として)|話は変わりますが|ではなく|じゃなく|やなくて|やのうて|じゃのうて|以外(?:に|で|の)|のほかに|の他に)"
+    r"(?:それとは別に|とは別に|別件(?:で|ですが|として)|話は変わりますが|ではなく|じゃなく|やなくて|やのうて|じゃのうて|今回(?:知りたい|お聞きしたい|聞きたい)のは|本題は|以外(?:に|で|の)|のほかに|の他に)"
 )
 SPECIFIC_WEIGHT = 2.0  # a needs.yaml entry this heavy names one specific service (机上演習, セキュリティの動画)
 MAIN_ASK = re.compile(r"(?:一番|いちばん|何より(?:も)?|なにより(?:も)?|特に|最も)(?:知りた|聞きた|教えてほし|相談した)")
@@ -135,7 +135,7 @@ COMPLAINT = re.compile(
     r"|無駄に(?:なり|なっ)|責任がある|にも責任|やめて(?:ほしい|ください|もらえ)|意見を(?:伝え|言い|申し上げ)"
     r"|一言も(?:なかった|ありません)|責任(?:を|は)?取|(?:なんで|なぜ|どうして)(?:こっち|うち|私|わし|俺|こちら|当社|弊社)(?:が|だけ)"
     r"|(?:ちゃんと|きちんと)[^。]{0,6}説明(?:して|を)?(?:もらいた|ほし|しろ|せえ)|(?:どこに|どこへ|誰に)訴え|訴えたい|ご意見です|言わせて|言わせで"
-    r"|強い口調|口調が強|語気が強|語気を強|声を荒|文句を?(?:言|い)|聞いとらん|聞いてへん|(?:ええ|いい)ことしか"
+    r"|強い口調|口調が強|(?:せん|しない)でほしい|売り込み(?:ばっか|ばかり)|(?:半日|一日)(?:つぶれ|潰れ|無駄)|語気が強|語気を強|声を荒|文句を?(?:言|い)|聞いとらん|聞いてへん|(?:ええ|いい)ことしか"
     r"|(?:が|は)これで(?:ええ|いい|よい)(?:ん|の)(?:か|です|でしょう))"
 )  # the last lines: rhetorical questions (「これで駆けつけと言えるのでしょうか」「何のための窓口なんですか」「計画書は
 # 何だったんでしょうか」「載せておくのはおかしくないですか」; a machine's 挙動がおかしい is a symptom), blame
@@ -522,7 +522,7 @@ class Triage:
             reasons.append("よく似た過去のご相談は、資料にある制度の対象外でした")
         if COMPLAINT.search(q):
             reasons.append("苦情・不満を含みます")
-        if ranked and VAGUE.search(q):
+        if ranked and VAGUE.search(q) and not _items(q):  # a caller who lists their needs is not vague
             reasons.append("ご相談の内容が広く、制度を一つに絞れません")
         if len(ranked) > 1 and CHOICE.search(q):
             reasons.append("どの制度を使うかのご相談です")
