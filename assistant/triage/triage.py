@@ -299,7 +299,8 @@ class Triage:
         if unknown:  # … is not a slip for a name it contains (デジタル化補助金), as 省力可補助金 is for 省力化補助金
             loose = [pid for pid in loose if registry.is_slip_for(unknown, pid)]
         own_words = LABEL.sub("", text)  # 【ご相談】【電話メモ】 label the message: the desk's words, not the caller's
-        needed = any(need.match(own_words) for need in self.needs)  # 「ホームページをこさえたい」 beside 青色申告
+        hits = [(need, hit) for need in self.needs if (hit := need.match(own_words))]  # the caller's need phrases
+        needed = bool(hits)  # 「ホームページをこさえたい」 beside 青色申告
         outside = (  # 年金, 確定申告 (unless a need of the decks is asked too), 「貴局ご担当者様 … ご提案いたします」
             scope.personal_matter(named_text) or (not needed and scope.tax_procedure(named_text))
             or scope.solicitation(named_text)
@@ -350,12 +351,11 @@ class Triage:
             else:
                 add(pid, weight, f"「{name}」のことと思われます", f"named:{pid}", "loose")
         asked_words = LABEL.sub("", asking)
-        for need in self.needs:
-            hit = need.match(own_words)
+        for need, hit in hits:
             # a need whose every word is inside a scene-setting name (「お助け隊」's サイバー) is that name's, not the
             # caller's; 「手引き」 next to 「情報セキュリティ診断」's セキュリティ is the caller's own, and so is
             # 「スライドの教材」 when only a near match (情報セキュリティ…) made 情報セキュリティ教材 the scene
-            if hit and not all(any(part.lower() in form for form in written_scene) for part in hit.split("・")):
+            if not all(any(part.lower() in form for form in written_scene) for part in hit.split("・")):
                 asked_too = bool(asked_words) and need.match(asked_words) is not None
                 for rank, pid in enumerate(need.programs):
                     weight = (need.weight**NEED_POWER + ASKED_NEED * asked_too) * NEED_WEIGHT / (1 + 0.5 * rank)
