@@ -120,6 +120,17 @@ def reading(text: str) -> str:
     return "".join(out)
 
 
+_SMALL_KANA = str.maketrans(
+    "ぁぃぅぇぉっゃゅょゎゕゖァィゥェォッャュョヮヵヶ", "あいうえおつやゆよわかけアイウエオツヤユヨワカケ"
+)
+
+
+def fold_small_kana(text: str) -> str:
+    """Small kana written full size (ァ → ア, ッ → ツ), as a caller who types セキュリテイ or ウエブ does: for comparing
+    phrases, never for display."""
+    return text.translate(_SMALL_KANA)
+
+
 def katakana(text: str) -> str:
     """Hiragana folded to katakana (あかつき → アカツキ), for matching names however a caller spells them."""
     return "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in text)

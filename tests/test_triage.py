@@ -16,7 +16,7 @@ from assistant.cli import cli
 from assistant.errors import InputError
 from assistant.triage.evaluate import evaluate_triage, load_triage_set
 from assistant.triage.io import read_inquiries
-from assistant.triage.triage import Triage, read_inquiry
+from assistant.triage.triage import Need, Triage, read_inquiry
 
 REPO = Path(__file__).resolve().parents[1]
 TODAY = "2026-03-01"
@@ -307,6 +307,19 @@ def test_a_caller_who_lists_their_needs_is_not_vague(engine):
 def test_needs_of_less_known_programs_in_callers_words(engine, text, program):
     ranked = [d["id"] for d in engine.run("x", text, dt.date.fromisoformat(TODAY)).program_details]
     assert program in ranked[:3]
+
+
+@pytest.mark.parametrize(
+    ("text", "hit"),
+    [
+        ("取引先からセキュリテイ水準の自己評価を出せと言われた", "取引先・セキュリティ・言われ"),  # ィ typed full size
+        ("ウエブサイトのセキユリティが心配で取引先に言われた", "取引先・セキュリティ・言われ"),
+        ("取引先に品質のことを言われた", None),
+    ],
+)
+def test_need_phrases_match_small_kana_typed_full_size(text, hit):
+    need = Need(phrases=(("取引先", "セキュリティ", "言われ"),), programs=("security_action",))
+    assert need.match(text) == hit
 
 
 @pytest.mark.parametrize(

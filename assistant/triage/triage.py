@@ -32,7 +32,7 @@ from ..ingest.corpus import Corpus
 from ..ingest.segment import Slide
 from ..privacy import log_failure, without_contact_details
 from ..service import Assistant
-from ..text import nfkc
+from ..text import fold_small_kana, nfkc
 from ..yamlio import load_model
 from .directory import CONTACTS_FILE, Directory
 from .examples import ExampleMemory, Vote, inquiry_text, load_examples
@@ -199,7 +199,9 @@ class Need:
     weight: float = 1.0
 
     def match(self, text: str) -> str | None:
-        hit = next((parts for parts in self.phrases if all(p in text for p in parts)), None)
+        """The phrase that occurs, as written here; small kana typed full size count (セキュリテイ is セキュリティ)."""
+        folded = fold_small_kana(text)
+        hit = next((parts for parts in self.phrases if all(fold_small_kana(p) in folded for p in parts)), None)
         return "・".join(hit) if hit else None
 
 
