@@ -310,6 +310,50 @@ def test_needs_of_less_known_programs_in_callers_words(engine, text, program):
 
 
 @pytest.mark.parametrize(
+    ("text", "subject"),
+    [  # the line break is a space once the inquiry is read: the body after it is no part of the subject
+        ("件名: うちのセキュリティのチェック 去年、持続化補助金でネットショップを作りました。",
+         "うちのセキュリティのチェック"),
+        ("件名: IT導入補助金 申請について 先日、お電話した者です。", "IT導入補助金 申請について"),
+        ("件名:新製品の設備について(ものつくり補助金?) 弊社は部品を作っています。",
+         "新製品の設備について(ものつくり補助金?)"),
+    ],
+)
+def test_a_mails_subject_ends_where_its_body_begins(text, subject):
+    from assistant.triage.triage import SUBJECT
+
+    assert SUBJECT.findall(read_inquiry(text)) == [subject]
+
+
+@pytest.mark.integration
+def test_a_program_the_caller_has_used_sets_the_scene_for_another_need(engine):
+    text = ("去年、商工会さんに手伝ってもらって小規模事業者持続化補助金でネットショップを作りました。お客様の住所を"
+            "預かるようになって心配です。うちのセキュリティがどのくらいできているのか、質問に答えるだけで他の会社と比べて"
+            "分かるものはありますか")
+    r = engine.run("x", text, dt.date.fromisoformat(TODAY))
+    assert r.program_details[0]["id"] == "joho_security_shindan"  # 003 slide 26 (情報セキュリティ診断)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("text", "program"),
+    [  # 000 slide 23 (よろず支援拠点: 経営上のどのようなお悩みにも対応); 003 slide 26 (情報セキュリティ10大脅威);
+       # 004 slide 11 (ITツール); 004 slide 8 (販路開拓)
+        ("小さなアプリの会社を立ち上げました。補助金なのか相談なのか分かりません。とりあえず誰かに話を聞いてもらって、"
+         "整理したいです", "yorozu"),
+        ("親父を説得したいです。今どんな攻撃とか被害が多いのか、ランキングみたいにまとまってる資料ないですか",
+         "ten_threats"),
+        ("整骨院です。受付が足りないので、予約と受付のシステムを入れたい。使える補助金は", "it_dounyu"),
+        ("農家向けのキットを作っています。もっと売りたい!ネットでも売りたい", "jizokuka"),
+    ],
+)
+def test_needs_said_as_the_caller_feels_them(engine, text, program):
+    assert any(n.match(text) and n.programs[0] == program for n in engine.needs)  # needs.yaml says so, not memory
+    ranked = [d["id"] for d in engine.run("x", text, dt.date.fromisoformat(TODAY)).program_details]
+    assert program in ranked[:3]
+
+
+@pytest.mark.parametrize(
     ("text", "hit"),
     [
         ("取引先からセキュリテイ水準の自己評価を出せと言われた", "取引先・セキュリティ・言われ"),  # ィ typed full size
@@ -328,6 +372,11 @@ def test_need_phrases_match_small_kana_typed_full_size(text, hit):
         ("税金の優遇はとりあえずいらん。DX認定の申請について", False),
         ("こちらもまだ何も固まっていない段階でして", True),
         ("ふわっとしたご相談ですみません", True),
+        ("機械がえいがか、パソコンのもんがえいがか、それも分からんき", True),  # two options weighed
+        ("何でもいいんで使えるものあったら教えてほしい", True),
+        ("国の補助金ってどれが対象になりますか?色々ありすぎてどれがどれだか", True),
+        ("省力化の機械がいいと聞いて、カタログから選びたい", False),
+        ("どこに相談すればいいのか、いつまでに申し込めばいいのかも教えてください", False),  # two questions, not options
     ],
 )
 def test_what_is_not_yet_decided_is_vague(text, vague):
@@ -344,6 +393,10 @@ def test_what_is_not_yet_decided_is_vague(text, vague):
         ("説明会ではええことしか言うてへんやないか。そんなん聞いとらん", True),
         ("どこに文句言うたらええんや", True),
         ("売り込みばっかりで半日つぶれた。ああいう人は派遣せんでほしい", True),
+        ("経済産業局としてこの状態をどうお考えなのか、責任のある方から回答をください", True),
+        ("こっちは必死なのにこういうのほんと不親切だと思います", True),
+        ("誰にも聞けないし何も残らなかった。改善してください", True),
+        ("酒蔵の製造責任者、沖田です。研究開発の補助の名前を教えて", False),  # a title, no 責任者 asked for
     ],
 )
 def test_a_desk_notes_tone_and_a_callers_grievance(text, complaint):

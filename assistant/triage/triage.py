@@ -83,9 +83,12 @@ VAGUE = re.compile(
     r"((?:なんか|何か|なにか)使える|何をしたら|何から(?:手を付け|始め|やれば)|とりあえず(?![^。、]{0,2}(?:いら|要ら|不要|結構|置い|おい))|どれ(?:が|を)(?:いい|使え)"
     r"|おすすめ|オススメ|(?:何も|まだ)[^。、]{0,4}固まって(?:い)?な|ふわっとした|漠然とした|どれが[^。、]{0,6}合う[^。、]{0,6}(?:分から|わから)"
     r"|(?:何を|なにを)[^。、]{0,15}(?:未定|決まって(?:い)?な|決めて(?:い)?な|決めていません|分かって(?:い)?な"
-    r"|わかって(?:い)?な)|(?:何に|なにに)使う[^。、]{0,8}(?:未定|決まって(?:い)?な|決めて(?:い)?な|決めていません))"
+    r"|わかって(?:い)?な)|(?:何に|なにに)使う[^。、]{0,8}(?:未定|決まって(?:い)?な|決めて(?:い)?な|決めていません)"
+    r"|どれがどれ|(?:何でも|なんでも)(?:いい|良い|ええ|えい)(?:ん|の|から|ので|き|けん|けぇ)"
+    r"|が(?:いい|良い|よい|ええ|えい)(?:の|ん|が)?か[、,][^。]{0,30}が(?:いい|良い|よい|ええ|えい)(?:の|ん|が)?か)"
 )  # 「まだ何をするか決めてない」「何を入れるかは未定」「何を勉強させたいのか分かっていない」: the caller has no
-# need yet (not 「誰が何をするか決めてある」, a plan asked for)
+# need yet (not 「誰が何をするか決めてある」, a plan asked for); 「何でもいいんで」「どれがどれだか」 and two
+# options weighed (「機械がえいがか、パソコンのもんがえいがか」): the caller cannot say which
 ASKS_WHEN = re.compile(
     r"(今年も|今年は|今年度も|まだやって|まだあり|次回|次はいつ|次の(?:募集|公募|回)|(?:募集|公募)は(?:いつ|まだ)"
     r"|申し込みたい|申込みたい|参加したい|受講したい)"
@@ -114,8 +117,14 @@ CONTRAST = re.compile(
     r"(?:それとは別に|とは別に|別件(?:で|ですが|として)|話は変わりますが|ではなく|じゃなく|やなくて|やのうて|じゃのうて|今回(?:知りたい|お聞きしたい|聞きたい)のは|本題は|以外(?:に|で|の)|のほかに|の他に)"
 )
 SPECIFIC_WEIGHT = 2.0  # a needs.yaml entry this heavy names one specific service (机上演習, セキュリティの動画)
+USED = re.compile(  # a program the caller has already used (「持続化補助金でネットショップを作りました」)
+    r"(?:使い|使っ|利用し|活用し|もらい|もらっ|貰い|貰っ|受け|作り|作っ|導入し|取得し|申請し)"
+    r"(?:ました|た(?!い|ら|め|こと(?:が|は)?(?:な|無)))|採択され|お世話にな"
+)
 MAIN_ASK = re.compile(r"(?:一番|いちばん|何より(?:も)?|なにより(?:も)?|特に|最も)(?:知りた|聞きた|教えてほし|相談した)")
-SUBJECT = re.compile(r"件名\s*[:：]\s*([^/\n]{1,80})")  # a mail's subject line, up to the memo's next field
+SUBJECT = re.compile(  # a mail's subject line, up to the memo's next field or the body (the line break is a space
+    r"件名\s*[:：]\s*([^/\n、。]{1,80}?)(?=\s+[^\s/]*[、。]|[/\n、。]|$)"  # once read: 「… 去年、」 starts the body)
+)
 CATEGORIES = ("補助金", "人材育成", "セキュリティ", "相談窓口", "その他")
 CHOICE = re.compile(r"(どっち|どちら)[^。?？]{0,15}(いい|よい|良い|べき|分から|迷)")
 STATUS = re.compile(  # the caller's own application: its result, its number, when money or a decision comes
@@ -125,7 +134,7 @@ STATUS = re.compile(  # the caller's own application: its result, its number, wh
 COMPLAINT = re.compile(
     r"(苦情|クレーム|納得が?(?:でき|い)(?:ない|ません)|納得(?:が)?いか(?:ない|ん|ね)|(?:は|とは)あんまり(?:じゃ|だ|や|です)|納得が?いき(?:ません|かね)|不満|立腹|説明しろ|そんな話は聞いて"
     r"|(?:何とか|なんとか)して(?:ください|ほしい|くれ)|つながりません|繋がりません"
-    r"|(?<!挙動が)(?<!動作が)(?<!調子が)(?<!動きが)(?<!表示が)(?<!画面が)(?<!具合が)(?<!様子が)おかしい|責任者|ふざけ|抗議|不当|怒り|怒って(?!は?(?:い)?な|はいません|はおら|る?ように|いるように)|腹が立|失礼(?:な|だ|です|すぎ)"
+    r"|(?<!挙動が)(?<!動作が)(?<!調子が)(?<!動きが)(?<!表示が)(?<!画面が)(?<!具合が)(?<!様子が)おかしい|(?<![一-龥])責任者|責任(?:の)?ある方|責められ|ふざけ|抗議|不当|怒り|怒って(?!は?(?:い)?な|はいません|はおら|る?ように|いるように)|腹が立|失礼(?:な|だ|です|すぎ)"
     r"|対応が悪い|つながらない|繋がらない|どうなって|どういうこと|止めて(?:ほしい|ください|もらえ)|やめさせ|まだ(?:入金|振り?込|届)"
     r"|遅すぎ|短すぎ|いつまで待|たらい回し|後回し|説明してほしい|誘導され|騙さ|だまさ|話が違|返金|何も来ません|連絡(?:も|が)(?:ない|来ない)"
     r"|返事が(?:ない|なく|来ない|こない)|話が進ま|まともに(?:動|対応|使え)|ちゃんとした(?:人|専門家|担当|対応)"
@@ -135,12 +144,13 @@ COMPLAINT = re.compile(
     r"|無駄に(?:なり|なっ)|責任がある|にも責任|やめて(?:ほしい|ください|もらえ)|意見を(?:伝え|言い|申し上げ)"
     r"|一言も(?:なかった|ありません)|責任(?:を|は)?取|(?:なんで|なぜ|どうして)(?:こっち|うち|私|わし|俺|こちら|当社|弊社)(?:が|だけ)"
     r"|(?:ちゃんと|きちんと)[^。]{0,6}説明(?:して|を)?(?:もらいた|ほし|しろ|せえ)|(?:どこに|どこへ|誰に)訴え|訴えたい|ご意見です|言わせて|言わせで"
-    r"|強い口調|口調が強|(?:せん|しない)でほしい|売り込み(?:ばっか|ばかり)|(?:半日|一日)(?:つぶれ|潰れ|無駄)|語気が強|語気を強|声を荒|文句を?(?:言|い)|聞いとらん|聞いてへん|(?:ええ|いい)ことしか"
+    r"|不親切|改善して(?:ください|下さい|ほしい|欲しい|もらいた|いただきた)|(?:状態|状況|事態|対応)を?(?:どう|いかが)お考え|強い口調|口調が強|(?:せん|しない)でほしい|売り込み(?:ばっか|ばかり)|(?:半日|一日)(?:つぶれ|潰れ|無駄)|語気が強|語気を強|声を荒|文句を?(?:言|い)|聞いとらん|聞いてへん|(?:ええ|いい)ことしか"
     r"|(?:が|は)これで(?:ええ|いい|よい)(?:ん|の)(?:か|です|でしょう))"
 )  # the last lines: rhetorical questions (「これで駆けつけと言えるのでしょうか」「何のための窓口なんですか」「計画書は
 # 何だったんでしょうか」「載せておくのはおかしくないですか」; a machine's 挙動がおかしい is a symptom), blame
 # (「国にも責任がある」) and feedback (「意見を伝えたい」「ご意見です」), and 「誰が責任取るんだ」
-# 「なんでこっちが返さないかんとですか」「どこに訴えれば」
+# 「なんでこっちが返さないかんとですか」「どこに訴えれば」「この状態をどうお考えなのか」; a title (製造責任者) is
+# no 責任者 asked for
 
 
 @dataclass
@@ -337,6 +347,7 @@ class Triage:
             context = not complaint and pid not in listed and bool(
                 self._context_of(pid, [*named, *loose], matches) or self._context_of(pid, [*named, *loose], asked, *bar)
                 or specific - {*named, *loose}
+                or (self._used_before(pid, named_text) and any(pid not in need.programs for need, _ in hits))
             )
             weight = NAMED_WEIGHT if pid in named else LOOSE_WEIGHT
             if context:  # the name only sets the scene (「DX認定を取ったあと…保証を別枠で」)
@@ -478,6 +489,12 @@ class Triage:
         if i and (not best or best[0].score < SENTENCE_MIN):
             return "。".join(sentences[i - 1 : i + 1]), False
         return sentences[i], False
+
+    def _used_before(self, pid: str, text: str) -> bool:
+        """Whether every sentence that names ``pid`` says the caller has used it (「去年、持続化補助金でネットショップを
+        作りました」): with a need of another program, the name only sets the scene."""
+        mentions = [x for x in SENTENCE.split(text) if pid in self.corpus.registry.find(x)]
+        return bool(mentions) and all(USED.search(x) for x in mentions)
 
     @staticmethod
     def _context_of(pid: str, named: list[str], matches: list[Match], strong: float = STRONG_DESCRIPTION,
