@@ -310,6 +310,40 @@ def test_needs_of_less_known_programs_in_callers_words(engine, text, program):
 
 
 @pytest.mark.parametrize(
+    ("text", "kept", "gone"),
+    [
+        ("工場の生産ラインはすでに自動化しており、設備や補助金のご相談ではございません。表示はいつから義務ですか",
+         "表示", "自動化"),
+        ("補助金の相談ではないが、セキュリティの教材が欲しい", "セキュリティ", "補助金"),
+    ],
+)
+def test_what_the_caller_says_they_do_not_ask_is_no_need(text, kept, gone):
+    from assistant.triage.triage import without_denied
+
+    assert kept in without_denied(text) and gone not in without_denied(text)
+
+
+@pytest.mark.integration
+def test_a_household_matter_stays_out_of_scope_beside_a_need_word(engine):
+    text = "年金暮らしの夫婦です。自宅用にお掃除ロボットを買いたいのですが、国から補助金は出ませんか。店はやってません"
+    r = engine.run("x", text, dt.date.fromisoformat(TODAY))
+    assert not r.program_details or r.needs_human
+
+
+@pytest.mark.parametrize(
+    ("text", "choice"),
+    [
+        ("どちらに相談すればよいかご教示ください", False),  # which desk: what a triage answers
+        ("ものづくり補助金と省力化補助金、どちらがいいのか迷っています", True),
+    ],
+)
+def test_which_desk_to_ask_is_no_choice_between_programs(text, choice):
+    from assistant.triage.triage import CHOICE
+
+    assert bool(CHOICE.search(text)) is choice
+
+
+@pytest.mark.parametrize(
     ("text", "subject"),
     [  # the line break is a space once the inquiry is read: the body after it is no part of the subject
         ("件名: うちのセキュリティのチェック 去年、持続化補助金でネットショップを作りました。",
@@ -345,6 +379,13 @@ def test_a_program_the_caller_has_used_sets_the_scene_for_another_need(engine):
          "ten_threats"),
         ("整骨院です。受付が足りないので、予約と受付のシステムを入れたい。使える補助金は", "it_dounyu"),
         ("農家向けのキットを作っています。もっと売りたい!ネットでも売りたい", "jizokuka"),
+        ("朝礼で5〜10分程度でスタッフに説明できるような、話す内容まで用意されている簡単な資料はありますか",
+         "security_kyozai"),  # 003 slide 26 (情報セキュリティ教材: ノート部分に啓発時のセリフ)
+        ("補助金とかより、まず誰かに話聞いてもろて、何回か相談できるとこあります?", "yorozu"),
+        ("元請けからセキュリティ対策の状況を出せと言われて、なにをどこまでやったらええんか分からへん",
+         "ipa_sme_guideline"),  # 003 slide 26 (ガイドライン: 対策の進め方をステップアップ方式で)
+        ("税理士さんは株の話ばっかりでようわからん。来年、娘婿に会社を譲ろうと思うとる。その前に国から何か出るもんは",
+         "jigyo_shokei"),  # 004 slide 4 (事業承継・M&A補助金); 株 beside a need is no personal investing
     ],
 )
 def test_needs_said_as_the_caller_feels_them(engine, text, program):
@@ -377,6 +418,10 @@ def test_need_phrases_match_small_kana_typed_full_size(text, hit):
         ("国の補助金ってどれが対象になりますか?色々ありすぎてどれがどれだか", True),
         ("省力化の機械がいいと聞いて、カタログから選びたい", False),
         ("どこに相談すればいいのか、いつまでに申し込めばいいのかも教えてください", False),  # two questions, not options
+        ("まず何から手ぇつけたらええんか、ざっくりでええから教えてほしいわ", False),  # a way in asked for
+        ("設備投資、人材育成、IT化、販路開拓のいずれから手をつけるべきか、社内でも意見が割れております", True),
+        ("うちはどれに当たるのか一覧で知りたい", True),
+        ("何を、どこまでやればいいのか全く分からない", True),
     ],
 )
 def test_what_is_not_yet_decided_is_vague(text, vague):
@@ -397,6 +442,7 @@ def test_what_is_not_yet_decided_is_vague(text, vague):
         ("こっちは必死なのにこういうのほんと不親切だと思います", True),
         ("誰にも聞けないし何も残らなかった。改善してください", True),
         ("酒蔵の製造責任者、沖田です。研究開発の補助の名前を教えて", False),  # a title, no 責任者 asked for
+        ("社長が以前聞いたという事業が今どうなっているのかも含めて、ご教示ください", False),  # its status, no grievance
     ],
 )
 def test_a_desk_notes_tone_and_a_callers_grievance(text, complaint):
@@ -1150,8 +1196,8 @@ def test_past_inquiries_confirm_a_program_only_when_they_agree():
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize(("dataset", "item_id"), [("triage_blind2.yaml", "b2-018"), ("triage_dev3.yaml", "d3-010")])
-def test_a_fair_description_that_past_inquiries_confirm_needs_no_person(engine, dataset, item_id):
+@pytest.mark.parametrize(("dataset", "item_id"), [("triage_dev3.yaml", "d3-010")])  # b2-018 left: blind12/14 items
+def test_a_fair_description_that_past_inquiries_confirm_needs_no_person(engine, dataset, item_id):  # vote E-SODAN too
     # the slides fit fairly (BM25 12-17, below the 18 that is sure alone) and similar past inquiries agree on it
     item, r = _triaged_unseen(engine, dataset, item_id)
     assert r.program_details[0]["id"] == item["programs"][0]

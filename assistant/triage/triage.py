@@ -80,14 +80,15 @@ DESCRIBED_WITH_NEED = 9.0  # … and half as strong when an everyday need phrase
 RELEVANT = 0.5  # a runner-up below this share of the top score gets no deadlines in the answer
 CLOSE = 0.85  # a runner-up within this share of the top score is equally plausible
 VAGUE = re.compile(
-    r"((?:なんか|何か|なにか)使える|何をしたら|何から(?:手を付け|始め|やれば)|とりあえず(?![^。、]{0,2}(?:いら|要ら|不要|結構|置い|おい))|どれ(?:が|を)(?:いい|使え)"
+    r"((?:なんか|何か|なにか)使える|何をしたら|何から(?:手を付け|始め|やれば)|(?:どれ|いずれ)から(?:手[をぇえ]?(?:付け|つけ)|始め)|どれに(?:当たる|あたる|該当)|(?:何|なに)を[、,]?どこまで|とりあえず(?![^。、]{0,2}(?:いら|要ら|不要|結構|置い|おい))|どれ(?:が|を)(?:いい|使え)"
     r"|おすすめ|オススメ|(?:何も|まだ)[^。、]{0,4}固まって(?:い)?な|ふわっとした|漠然とした|どれが[^。、]{0,6}合う[^。、]{0,6}(?:分から|わから)"
     r"|(?:何を|なにを)[^。、]{0,15}(?:未定|決まって(?:い)?な|決めて(?:い)?な|決めていません|分かって(?:い)?な"
     r"|わかって(?:い)?な)|(?:何に|なにに)使う[^。、]{0,8}(?:未定|決まって(?:い)?な|決めて(?:い)?な|決めていません)"
     r"|どれがどれ|(?:何でも|なんでも)(?:いい|良い|ええ|えい)(?:ん|の|から|ので|き|けん|けぇ)"
     r"|が(?:いい|良い|よい|ええ|えい)(?:の|ん|が)?か[、,][^。]{0,30}が(?:いい|良い|よい|ええ|えい)(?:の|ん|が)?か)"
 )  # 「まだ何をするか決めてない」「何を入れるかは未定」「何を勉強させたいのか分かっていない」: the caller has no
-# need yet (not 「誰が何をするか決めてある」, a plan asked for); 「何でもいいんで」「どれがどれだか」 and two
+# need yet (not 「誰が何をするか決めてある」, a plan asked for; nor 「何から手をつけたら」, which the labels read as a
+# clear ask as often as not); 「何でもいいんで」「どれがどれだか」 and two
 # options weighed (「機械がえいがか、パソコンのもんがえいがか」): the caller cannot say which
 ASKS_WHEN = re.compile(
     r"(今年も|今年は|今年度も|まだやって|まだあり|次回|次はいつ|次の(?:募集|公募|回)|(?:募集|公募)は(?:いつ|まだ)"
@@ -117,6 +118,11 @@ CONTRAST = re.compile(
     r"(?:それとは別に|とは別に|別件(?:で|ですが|として)|話は変わりますが|ではなく|じゃなく|やなくて|やのうて|じゃのうて|今回(?:知りたい|お聞きしたい|聞きたい)のは|本題は|以外(?:に|で|の)|のほかに|の他に)"
 )
 SPECIFIC_WEIGHT = 2.0  # a needs.yaml entry this heavy names one specific service (机上演習, セキュリティの動画)
+SHARES = frozenset({"株"})  # a personal-investing word that is also a company's shares (事業承継 passes them on)
+DENIED = re.compile(  # what the caller says they are not asking (「生産ラインはすでに自動化しており、設備や補助金の
+    # ご相談ではございません」), up to the denial: its words are no need
+    r"[^。!?！？]*?(?:相談|話|件|質問|お問い?合わ?せ|ご依頼)では(?:ございません|ありません|ないです|ない)(?:が|けど|けれど)?"
+)
 USED = re.compile(  # a program the caller has already used (「持続化補助金でネットショップを作りました」)
     r"(?:使い|使っ|利用し|活用し|もらい|もらっ|貰い|貰っ|受け|作り|作っ|導入し|取得し|申請し)"
     r"(?:ました|た(?!い|ら|め|こと(?:が|は)?(?:な|無)))|採択され|お世話にな"
@@ -126,7 +132,9 @@ SUBJECT = re.compile(  # a mail's subject line, up to the memo's next field or t
     r"件名\s*[:：]\s*([^/\n、。]{1,80}?)(?=\s+[^\s/]*[、。]|[/\n、。]|$)"  # once read: 「… 去年、」 starts the body)
 )
 CATEGORIES = ("補助金", "人材育成", "セキュリティ", "相談窓口", "その他")
-CHOICE = re.compile(r"(どっち|どちら)[^。?？]{0,15}(いい|よい|良い|べき|分から|迷)")
+CHOICE = re.compile(  # which program to use; not 「どちらに相談すればよいか」, which desk to ask (what triage answers)
+    r"(どっち|どちら)(?!に(?:相談|問い?合わ?せ|連絡|聞|き[けく]))[^。?？]{0,15}(いい|よい|良い|べき|分から|迷)"
+)
 STATUS = re.compile(  # the caller's own application: its result, its number, when money or a decision comes
     r"(申請番号|審査(?:の)?結果|採択結果|不採択の理由|免除(?:して)?(?:もらえ|いただけ)|結果(?:は|が)?いつ"
     r"|交付決定(?:は|が)?いつ|いつ(?:頃|ごろ)?(?:結果|決ま|振り?込|入金))"
@@ -135,7 +143,7 @@ COMPLAINT = re.compile(
     r"(苦情|クレーム|納得が?(?:でき|い)(?:ない|ません)|納得(?:が)?いか(?:ない|ん|ね)|(?:は|とは)あんまり(?:じゃ|だ|や|です)|納得が?いき(?:ません|かね)|不満|立腹|説明しろ|そんな話は聞いて"
     r"|(?:何とか|なんとか)して(?:ください|ほしい|くれ)|つながりません|繋がりません"
     r"|(?<!挙動が)(?<!動作が)(?<!調子が)(?<!動きが)(?<!表示が)(?<!画面が)(?<!具合が)(?<!様子が)おかしい|(?<![一-龥])責任者|責任(?:の)?ある方|責められ|ふざけ|抗議|不当|怒り|怒って(?!は?(?:い)?な|はいません|はおら|る?ように|いるように)|腹が立|失礼(?:な|だ|です|すぎ)"
-    r"|対応が悪い|つながらない|繋がらない|どうなって|どういうこと|止めて(?:ほしい|ください|もらえ)|やめさせ|まだ(?:入金|振り?込|届)"
+    r"|対応が悪い|つながらない|繋がらない|(?<!今)(?<!現在)(?<!今は)どうなって|どういうこと|止めて(?:ほしい|ください|もらえ)|やめさせ|まだ(?:入金|振り?込|届)"
     r"|遅すぎ|短すぎ|いつまで待|たらい回し|後回し|説明してほしい|誘導され|騙さ|だまさ|話が違|返金|何も来ません|連絡(?:も|が)(?:ない|来ない)"
     r"|返事が(?:ない|なく|来ない|こない)|話が進ま|まともに(?:動|対応|使え)|ちゃんとした(?:人|専門家|担当|対応)"
     r"|と言える(?:の|ん)(?:でしょうか|ですか)|(?:きちんと|ちゃんと)[^。]{0,12}(?:いる|てる)(?:の|ん)(?:でしょうか|ですか)"
@@ -269,7 +277,7 @@ class Triage:
     def _wanted(self, text: str) -> str:
         """The inquiry (as ``read_inquiry`` gives it) less 「商工会議所の職員です。」 and 「従業員40人」: what they
         need."""
-        return without_size(self._without_introduction(text))
+        return without_size(self._without_introduction(without_denied(text)))
 
     def _key_terms(self, text: str) -> list[str]:
         """The key terms an inquiry is matched by (slides' profiles, past inquiries): those of what it needs."""
@@ -310,11 +318,13 @@ class Triage:
         unknown = scope.unknown_measure(text)  # 「中小企業デジタル化応援補助金」: a measure the decks lack …
         if unknown:  # … is not a slip for a name it contains (デジタル化補助金), as 省力可補助金 is for 省力化補助金
             loose = [pid for pid in loose if registry.is_slip_for(unknown, pid)]
-        own_words = LABEL.sub("", text)  # 【ご相談】【電話メモ】 label the message: the desk's words, not the caller's
+        own_words = LABEL.sub("", without_denied(text))  # 【ご相談】【電話メモ】 label the message: the desk's words
         hits = [(need, hit) for need in self.needs if (hit := need.match(own_words))]  # the caller's need phrases
         needed = bool(hits)  # 「ホームページをこさえたい」 beside 青色申告
-        outside = (  # 年金, 確定申告 (unless a need of the decks is asked too), 「貴局ご担当者様 … ご提案いたします」
-            scope.personal_matter(named_text) or (not needed and scope.tax_procedure(named_text))
+        personal = scope.personal_matter(named_text)  # 年金, 自家用車; 株, unless a need of the decks is asked too
+        outside = (  # (「税理士さんは株の話ばっかり」 beside 娘婿に会社を譲ろう: the company's shares, passed on),
+            # 確定申告 (the same), 「貴局ご担当者様 … ご提案いたします」
+            (personal and not (needed and personal in SHARES)) or (not needed and scope.tax_procedure(named_text))
             or scope.solicitation(named_text)
         )
         if not named and not loose and (unknown or outside):
@@ -693,6 +703,11 @@ class Triage:
             lines.append("内容を確認のうえ、担当者より改めてご連絡いたします。")
         lines.append("申請の際は、必ず最新の公募要領をご確認ください。")
         return "".join(lines)
+
+
+def without_denied(text: str) -> str:
+    """The inquiry less what the caller says they are not asking (「…設備や補助金のご相談ではございません」)."""
+    return DENIED.sub(" ", text)
 
 
 def read_inquiry(text: str) -> str:
