@@ -386,6 +386,12 @@ def test_a_program_the_caller_has_used_sets_the_scene_for_another_need(engine):
          "ipa_sme_guideline"),  # 003 slide 26 (ガイドライン: 対策の進め方をステップアップ方式で)
         ("税理士さんは株の話ばっかりでようわからん。来年、娘婿に会社を譲ろうと思うとる。その前に国から何か出るもんは",
          "jigyo_shokei"),  # 004 slide 4 (事業承継・M&A補助金); 株 beside a need is no personal investing
+        ("香川でトマトのハウス栽培をしている農業法人です。求人を出しても応募がなく、地域ぐるみで人を確保する国の取り組みが"
+         "あれば参加したい", "chiiki_chusho_jinzai"),  # 000 slide 3 (人材確保: セミナー・マッチング等)
+        ("最近はほんまに売れんなって、どういたらえいがか分からん。誰に聞いたらえいかも分からん", "yorozu"),
+        ("取引先からもDXって言われるけど、正直なにから始めればいいのかまったく分かりません", "dx_suishin_shihyo"),
+        ("フロント職員にサイバー攻撃の怖さを分かってもらうため、動画で見られる教材を研修で流したい", "eizo_security"),
+        ("再来年には息子に継がそう思うとる。継いだ後に新しい機械を入れるのに使える国の補助はあるんか", "jigyo_shokei"),
     ],
 )
 def test_needs_said_as_the_caller_feels_them(engine, text, program):
