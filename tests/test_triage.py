@@ -366,6 +366,10 @@ def test_a_program_the_caller_has_used_sets_the_scene_for_another_need(engine):
             "分かるものはありますか")
     r = engine.run("x", text, dt.date.fromisoformat(TODAY))
     assert r.program_details[0]["id"] == "joho_security_shindan"  # 003 slide 26 (情報セキュリティ診断)
+    text = ("昨年、IT導入補助金を使って販売管理のシステムを入れましたが、使いこなせる社員が2人しかおらず困っています。"
+            "社員が自分のペースでデジタルの基本を学べる講座を探せる、国のサイトがあれば教えてください")
+    r = engine.run("x", text, dt.date.fromisoformat(TODAY))
+    assert r.program_details[0]["id"] == "manabi_dx"  # 004 slide 16-19 (マナビDX)
 
 
 @pytest.mark.integration
@@ -392,6 +396,10 @@ def test_a_program_the_caller_has_used_sets_the_scene_for_another_need(engine):
         ("取引先からもDXって言われるけど、正直なにから始めればいいのかまったく分かりません", "dx_suishin_shihyo"),
         ("フロント職員にサイバー攻撃の怖さを分かってもらうため、動画で見られる教材を研修で流したい", "eizo_security"),
         ("再来年には息子に継がそう思うとる。継いだ後に新しい機械を入れるのに使える国の補助はあるんか", "jigyo_shokei"),
+        ("ポリテクセンターの、ビジネスゲームでデータ活用の基本を学ぶ研修のチラシが出てきました。次回の予定は",
+         "seisansei_kojo_shien_kunren"),  # 003 slide 24
+        ("患者さんの情報を扱っているのでサイバー攻撃が不安です。何をどこまでやればいいのか分かりません",
+         "ipa_sme_guideline"),
     ],
 )
 def test_needs_said_as_the_caller_feels_them(engine, text, program):
@@ -428,6 +436,7 @@ def test_need_phrases_match_small_kana_typed_full_size(text, hit):
         ("設備投資、人材育成、IT化、販路開拓のいずれから手をつけるべきか、社内でも意見が割れております", True),
         ("うちはどれに当たるのか一覧で知りたい", True),
         ("何を、どこまでやればいいのか全く分からない", True),
+        ("補助金でも相談でも何でもええけ、国に何か助けてもらえるもんはないだかいな。何をしてええかも分からん", True),
     ],
 )
 def test_what_is_not_yet_decided_is_vague(text, vague):
