@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -88,8 +89,8 @@ VAGUE = re.compile(
     r"|が(?:いい|良い|よい|ええ|えい)(?:の|ん|が)?か[、,][^。]{0,30}が(?:いい|良い|よい|ええ|えい)(?:の|ん|が)?か)"
 )  # 「まだ何をするか決めてない」「何を入れるかは未定」「何を勉強させたいのか分かっていない」: the caller has no
 # need yet (not 「誰が何をするか決めてある」, a plan asked for; nor 「何から手をつけたら」, which the labels read as a
-# clear ask as often as not); 「何でもいいんで」「どれがどれだか」 and two
-# options weighed (「機械がえいがか、パソコンのもんがえいがか」): the caller cannot say which
+# clear ask as often as not); 「何でもいいんで」「どれがどれだか」 and two options weighed (「機械がえいがか、パソコンの
+# もんがえいがか」): the caller cannot say which
 ASKS_WHEN = re.compile(
     r"(今年も|今年は|今年度も|まだやって|まだあり|次回|次はいつ|次の(?:募集|公募|回)|(?:募集|公募)は(?:いつ|まだ)"
     r"|申し込みたい|申込みたい|参加したい|受講したい)"
@@ -216,10 +217,15 @@ class Need:
     programs: tuple[str, ...]
     weight: float = 1.0
 
+    @cached_property
+    def _folded(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(tuple(fold_small_kana(p) for p in parts) for parts in self.phrases)
+
     def match(self, text: str) -> str | None:
         """The phrase that occurs, as written here; small kana typed full size count (セキュリテイ is セキュリティ)."""
         folded = fold_small_kana(text)
-        hit = next((parts for parts in self.phrases if all(fold_small_kana(p) in folded for p in parts)), None)
+        pairs = zip(self.phrases, self._folded, strict=True)
+        hit = next((shown for shown, parts in pairs if all(p in folded for p in parts)), None)
         return "・".join(hit) if hit else None
 
 
