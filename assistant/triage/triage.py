@@ -351,7 +351,8 @@ class Triage:
         written_scene: list[str] = []  # … of those named as written
         set_scene: set[str] = set()  # … and their ids: their score is their name's, no other signal adds to it
         complaint = bool(COMPLAINT.search(text))  # a complaint is about the program it names, never its scene
-        items = _items(self._wanted(named_text))  # (1) … (2) …: the needs the caller lists
+        wanted_named = self._wanted(named_text)
+        items = _items(wanted_named)  # (1) … (2) …: the needs the caller lists
         listed = {pid for item in items for pid in registry.find(item)}  # 「(2)持続化補助金の締切」 asks about it
         subject = " ".join(SUBJECT.findall(named_text))  # 「件名:新製品の設備について(ものつくり補助金?)」: a mail's
         if subject:  # subject is what it asks (most inquiries have none: no fuzzy pass over an empty string)
@@ -420,7 +421,7 @@ class Triage:
                     words = "」「".join(m.terms)
                     add(m.program, SENTENCE_WEIGHT * min(1.0, m.score / STRONG_DESCRIPTION),
                         f"ご相談の「{words}」などが、この制度の資料の説明に合います", f"sentence:{i}", "sentence")
-        lead = ITEM.split(self._wanted(named_text))[0] if items else ""  # 「社内の情報セキュリティのルールを…」
+        lead = ITEM.split(wanted_named)[0] if items else ""  # 「社内の情報セキュリティのルールを…」
         for i, item in enumerate(items):  # (1) … (2) … (3) …: each listed need its program
             own = [pid for pid in registry.find(item) if pid in scores and pid not in set_scene]
             fits = [] if own else [m for m in self.profiles.match(stats.key_terms(item), {*named, *loose}, limit=3)
